@@ -1,0 +1,152 @@
+"""The `cnnkit` command line: parse the subcommand, hand over to Hydra, map errors to exit codes.
+
+Kept thin and free of heavy imports: `cnnkit --help` must not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cnnkit import __version__
+from cnnkit.errors import CnnkitError, did_you_mean
+
+TOP_HELP = """\
+usage: cnnkit <command> [conf=NAME|PATH.yaml] [key=value ...]
+
+Train, evaluate and inspect convolutional neural networks described in YAML
+(Keras 3 on TensorFlow, configured with Hydra).
+
+commands:
+  train      train a model; writes outputs/<name>/<timestamp>/ (config, model, history, metrics)
+  evaluate   score a trained run on a split:       cnnkit evaluate run=RUN_DIR data.split=test
+  predict    apply a trained run to new inputs:    cnnkit predict run=RUN_DIR input=PATH output=p.csv
+  summary    per-layer shapes, params, FLOPs, memory (no training)
+
+examples:
+  cnnkit train                                     # small CNN on the built-in digits
+  cnnkit train model=lenet5 trainer.epochs=3 optimizer.lr=3e-4
+  cnnkit train conf=./my.yaml                      # your own YAML, merged over the defaults
+  cnnkit summary model=lenet5 summary.format=json
+
+`cnnkit <command> --help` shows the options of one command. Add debug=true to see tracebacks.
+"""
+
+TRAIN_HELP = """\
+usage: cnnkit train [conf=NAME|PATH.yaml] [key=value ...] [-m] [--cfg job]
+
+Compose conf/train.yaml with a preset (conf=NAME, from conf/experiment/) or your own YAML file
+(conf=PATH.yaml, merged over the defaults), then any Hydra overrides, and train.
+
+config groups (pick with group=option):
+  data=digits|shapes         model=default|lenet5        task=classification
+  optimizer=adam|sgd         trainer=default
+
+common keys:
+  trainer.epochs=10  data.batch_size=32  optimizer.lr=1e-3  optimizer.schedule=cosine
+  model.input_shape=[32,32,1]  model.num_classes=10  seed=42  name=my_experiment
+  hydra.run.dir=PATH         where the run directory goes (default outputs/<name>/<timestamp>)
+
+Hydra features: -m / --multirun sweeps (optimizer.lr=1e-3,1e-4), --cfg job prints the composed
+config without training, --info, --hydra-help.
+"""
+
+SUMMARY_HELP = """\
+usage: cnnkit summary [conf=NAME|PATH.yaml] [key=value ...] [summary.format=table|json]
+
+Build the model without training and print, per layer: name, type, output shape, activation
+elements, parameters (trainable / frozen) and FLOPs (forward pass, 2 per multiply-add), then the
+totals and the forward activation memory per sample in float32. Takes the same config as train.
+"""
+
+EVALUATE_HELP = """\
+usage: cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]
+
+Reload a run's model, config and preprocessing, evaluate on one split, print a table and write
+RUN_DIR/eval/<split>.json (classification: loss, accuracy, top-k, per-class precision/recall/F1,
+confusion matrix, ROC AUC).
+"""
+
+PREDICT_HELP = """\
+usage: cnnkit predict run=RUN_DIR input=PATH output=FILE
+
+PATH is an image file, a folder of images, or a .npy array of raw inputs in the dataset's own
+form (e.g. N x 8 x 8 digits with values 0-16). The run's preprocessing is applied; OUTPUT is a CSV
+with columns id,prediction,prob_<class>...
+"""
+
+
+@dataclass
+class Command:
+    help: str
+    handler: Callable[[list[str]], object]
+
+
+def _train(args: list[str]) -> object:
+    from cnnkit.commands.launch import launch_train
+
+    return launch_train(args)
+
+
+def _summary(args: list[str]) -> object:
+    from cnnkit.commands.summary import run
+
+    return run(args)
+
+
+def _evaluate(args: list[str]) -> object:
+    from cnnkit.commands.evaluate import run
+
+    return run(args)
+
+
+def _predict(args: list[str]) -> object:
+    from cnnkit.commands.predict import run
+
+    return run(args)
+
+
+COMMANDS = {
+    "train": Command(TRAIN_HELP, _train),
+    "evaluate": Command(EVALUATE_HELP, _evaluate),
+    "predict": Command(PREDICT_HELP, _predict),
+    "summary": Command(SUMMARY_HELP, _summary),
+}
+
+
+def report_error(command: str, error: CnnkitError) -> int:
+    """Print a user error as one message; returns the exit code."""
+    print(f"cnnkit {command}: error: {error}", file=sys.stderr)
+    return error.exit_code
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(TOP_HELP, end="")
+        sys.exit(0)
+    if args[0] in ("-V", "--version"):
+        print(f"cnnkit {__version__}")
+        sys.exit(0)
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"cnnkit: unknown command {name!r}. Expected one of: {', '.join(COMMANDS)}."
+              f"{did_you_mean(name, COMMANDS)}\nRun `cnnkit --help` for usage.", file=sys.stderr)
+        sys.exit(2)
+    command = COMMANDS[name]
+    if any(a in ("-h", "--help") for a in rest):
+        print(command.help, end="")
+        sys.exit(0)
+    from cnnkit.commands.common import quiet_tensorflow, wants_debug
+
+    quiet_tensorflow(debug=wants_debug(rest))
+    try:
+        command.handler(rest)
+    except CnnkitError as error:
+        if wants_debug(rest):
+            raise
+        sys.exit(report_error(name, error))
+    except KeyboardInterrupt:
+        print(f"cnnkit {name}: interrupted", file=sys.stderr)
+        sys.exit(130)

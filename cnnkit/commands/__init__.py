@@ -1,0 +1,1 @@
+"""Subcommands. Each module wires builders together; none owns a concern of its own."""

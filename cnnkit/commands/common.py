@@ -1,0 +1,97 @@
+"""Small pieces the subcommands share: argument splitting, overrides on a saved config, output."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from cnnkit.errors import ConfigError
+
+
+def split_named_args(args: list[str], named: dict[str, str], usage: str) -> tuple[dict[str, str], list[str]]:
+    """Pull `run=...`, `input=...` style arguments out of `args`; the rest are config overrides.
+
+    `named` maps each name to its description; all are required.
+    """
+    values: dict[str, str] = {}
+    rest: list[str] = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if sep and key in named:
+            values[key] = value
+        else:
+            rest.append(arg)
+    missing = [k for k in named if not values.get(k)]
+    if missing:
+        wanted = "; ".join(f"`{k}=` {named[k]}" for k in missing)
+        raise ConfigError(f"missing {wanted}. Usage: {usage}")
+    return values, rest
+
+
+def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
+    """Apply `key=value` overrides to a saved config; unknown keys are errors, not new keys."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"expected key=value. Received: {item!r}")
+    try:
+        OmegaConf.set_struct(cfg, True)
+        merged = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "override"
+        raise ConfigError(f"`{key}`: {str(exc).splitlines()[0]}") from exc
+    OmegaConf.set_struct(merged, False)
+    return merged
+
+
+def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
+                          class_names: list[str] | None) -> None:
+    """Fill `model.input_shape` and what the task needs (e.g. `num_classes`) from the data."""
+    from omegaconf import open_dict
+
+    with open_dict(cfg):
+        if cfg.model.get("input_shape") is None:
+            cfg.model.input_shape = list(input_shape)
+        task.complete_model_config(cfg.model, class_names)
+
+
+def wants_debug(args: list[str]) -> bool:
+    return any(a.lower() in ("debug=true", "+debug=true", "++debug=true", "debug=1") for a in args)
+
+
+def quiet_tensorflow(debug: bool = False) -> None:
+    """Import TensorFlow with its C++/absl start-up chatter (CUDA probing, oneDNN notes) hidden.
+
+    Those lines are written to file descriptor 2 before any log level applies, so the descriptor
+    is pointed at /dev/null for the import and the first device query. `debug=true` keeps them.
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    if debug:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console; wide when output goes to a file so tables are not squeezed."""
+    import shutil
+
+    from rich.console import Console
+
+    width = shutil.get_terminal_size((140, 24)).columns
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, width=width)

@@ -1,0 +1,34 @@
+"""`cnnkit evaluate run=RUN_DIR [data.split=test]`: score a trained run on one split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnkit import rundir
+from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.data.build import prepare_data
+from cnnkit.rundir import RunDir
+from cnnkit.tasks import get_task
+
+USAGE = "cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]"
+
+
+def run(args: list[str]) -> dict[str, Any]:
+    import keras
+
+    named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
+    run_dir = RunDir.open(named["run"])
+    cfg = apply_overrides(run_dir.load_config(), overrides)
+    keras.utils.set_random_seed(int(cfg.seed))
+    split = str(cfg.data.split)
+    task = get_task(cfg.task)
+    preprocessing = run_dir.load_preprocessing()
+    data = prepare_data(cfg, preprocessing=preprocessing)
+    model = run_dir.load_model()
+    dataset = data.dataset(split, target_fn=task.target_fn())
+    report = {"split": split, **task.evaluate(model, dataset, preprocessing.class_names)}
+    path = rundir.write_json(run_dir.file(rundir.EVAL) / f"{split}.json", report)
+    out = console()
+    task.print_report(report, out)
+    out.print(f"Wrote {path}")
+    return report

@@ -1,0 +1,1 @@
+"""Config: composing Hydra configs, the `conf=` preset/file switch, and validation."""

@@ -1,0 +1,1 @@
+"""Model builders: YAML layer specs and (later) keras.applications backbones."""

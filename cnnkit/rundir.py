@@ -1,0 +1,117 @@
+"""The run directory: its layout, atomic writes, and loading a finished run back.
+
+Layout: config.yaml (resolved), preprocessing.json, model.keras, checkpoints/, history.csv,
+metrics.json, eval/<split>.json. Every file is written to a temporary name in the same folder
+and renamed into place, so an interrupted run never leaves a half-written artefact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnkit.errors import RunDirError
+
+CONFIG = "config.yaml"
+PREPROCESSING = "preprocessing.json"
+MODEL = "model.keras"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+CHECKPOINTS = "checkpoints"
+BEST_CHECKPOINT = "checkpoints/best.keras"
+BACKUP = "checkpoints/backup"
+EVAL = "eval"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp)` for a temporary sibling of `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(path: Path, data: Any) -> Path:
+    return write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def save_model(model: Any, path: Path) -> Path:
+    return atomic_write(path, lambda tmp: model.save(tmp))
+
+
+@dataclass
+class RunDir:
+    """A run directory, written by `train` and read by evaluate/predict."""
+
+    path: Path
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @classmethod
+    def open(cls, path: str | Path, key: str = "run") -> RunDir:
+        """An existing, complete run directory, or a clear error naming what is missing."""
+        run = cls(Path(path).expanduser())
+        if not run.path.is_dir():
+            raise RunDirError(
+                f"`{key}={path}`: no such run directory. "
+                "Expected a directory written by `cnnkit train` (it prints its path at the end)."
+            )
+        missing = [n for n in (CONFIG, PREPROCESSING, MODEL) if not run.file(n).is_file()]
+        if missing:
+            raise RunDirError(
+                f"`{key}={path}` is not a finished run: missing {', '.join(missing)}. "
+                "Expected a directory written by a completed `cnnkit train`."
+            )
+        return run
+
+    def load_config(self) -> Any:
+        from omegaconf import OmegaConf
+
+        return OmegaConf.load(self.file(CONFIG))
+
+    def load_preprocessing(self) -> Any:
+        from cnnkit.data.pipeline import Preprocessing
+
+        return Preprocessing.from_dict(json.loads(self.file(PREPROCESSING).read_text()))
+
+    def load_model(self) -> Any:
+        import keras
+
+        try:
+            return keras.models.load_model(self.file(MODEL))
+        except Exception as exc:  # corrupt or foreign file
+            raise RunDirError(f"`{self.file(MODEL)}` cannot be loaded as a Keras model: {exc}") from exc

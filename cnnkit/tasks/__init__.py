@@ -1,0 +1,21 @@
+"""Tasks: what the model predicts, how it is scored, and how predictions are written.
+
+Each task is registered under the name used in `task.name`; `get_task(cfg.task)` returns an
+instance bound to its config.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from cnnkit.registry import Registry
+
+TASKS: Registry[type] = Registry("task", "task.name")
+TASK_MODULES = ["classification"]
+
+
+def get_task(task_cfg: Any) -> Any:
+    for module in TASK_MODULES:
+        importlib.import_module(f"cnnkit.tasks.{module}")
+    return TASKS.get(str(task_cfg.name))(task_cfg)

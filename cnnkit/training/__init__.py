@@ -1,0 +1,1 @@
+"""Training: device policy and distribution, optimizers, callbacks."""
