@@ -10,6 +10,9 @@ class Task:
     """Losses, metrics, reports and prediction writers for one kind of target."""
 
     name = "task"
+    #: what the target is, so augmentation and preprocessing know how to move it with the image:
+    #: "label" | "mask" | "boxes" | "values" | "image", or a dict head name -> kind (multi-task)
+    target_kind: Any = "label"
 
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
