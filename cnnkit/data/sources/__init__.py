@@ -38,7 +38,7 @@ class SourceData:
 SOURCES: Registry[Callable[[Any], SourceData]] = Registry("data source", "data.source")
 
 # Modules that register sources; imported on first use so `cnnkit --help` stays fast.
-SOURCE_MODULES = ["digits", "shapes"]
+SOURCE_MODULES = ["digits", "shapes", "synthetic"]
 
 
 def load_source(data_cfg: Any) -> SourceData:
