@@ -1,7 +1,8 @@
 """Tasks: what the model predicts, how it is scored, and how predictions are written.
 
-Each task is registered under the name used in `task.name`; `get_task(cfg.task)` returns an
-instance bound to its config.
+Each task is registered under the name used in `task.name`; `get_task(cfg.task, cfg)` returns an
+instance bound to its config (and to the whole run config, for what the task must know about the
+data and augmentation).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import Any
 from cnnkit.registry import Registry
 
 TASKS: Registry[type] = Registry("task", "task.name")
-TASK_MODULES = ["classification"]
+TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction"]
 
 
-def get_task(task_cfg: Any) -> Any:
+def get_task(task_cfg: Any, run_cfg: Any = None) -> Any:
     for module in TASK_MODULES:
         importlib.import_module(f"cnnkit.tasks.{module}")
-    return TASKS.get(str(task_cfg.name))(task_cfg)
+    return TASKS.get(str(task_cfg.name))(task_cfg, run_cfg)

@@ -2,27 +2,63 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from cnnkit.rundir import write_json
+
+#: what a task learns from the training split (e.g. target mean/std), saved beside the model
+STATE_FILE = "task.json"
+
 
 class Task:
-    """Losses, metrics, reports and prediction writers for one kind of target."""
+    """Losses, metrics, reports and prediction writers for one kind of target.
+
+    Life cycle: `train` calls `complete_model_config`, `fit` (then `save_state`), `target_fn`,
+    `loss`, `metrics` and `fit_options`; `evaluate`/`predict` call `load_state` first, so what
+    `fit` learned (target normalisation) is applied the same way.
+    """
 
     name = "task"
     #: what the target is, so augmentation and preprocessing know how to move it with the image:
     #: "label" | "mask" | "boxes" | "values" | "image", or a dict head name -> kind (multi-task)
     target_kind: Any = "label"
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, run_cfg: Any = None) -> None:
         self.cfg = cfg
+        self.run_cfg = run_cfg  # the whole run config (augmentation, data), when the caller has it
+        self.state: dict[str, Any] = {}
 
-    def complete_model_config(self, model_cfg: Any, class_names: list[str] | None) -> None:
-        """Fill what the model spec leaves to the data (e.g. `num_classes`)."""
+    def option(self, key: str, default: Any = None) -> Any:
+        """`task.<key>`, or `default` when absent or null."""
+        value = self.cfg.get(key) if self.cfg is not None else None
+        return default if value is None else value
+
+    def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
+                              input_shape: list[int] | None = None) -> None:
+        """Fill what the model spec leaves to the data and task (`num_classes`,
+        `output_activation`); `input_shape` is the model input (channels last)."""
+
+    def fit(self, data: Any) -> None:
+        """Learn what the task needs from the training split (a `PreparedData`) into `state`."""
+
+    def save_state(self, run_path: Path) -> None:
+        if self.state:
+            write_json(run_path / STATE_FILE, self.state)
+
+    def load_state(self, run_path: Path) -> None:
+        path = Path(run_path) / STATE_FILE
+        if path.is_file():
+            self.state = json.loads(path.read_text())
 
     def target_fn(self) -> Any:
         """A tf function applied to each raw target in the pipeline (None: unchanged)."""
         return None
+
+    def fit_options(self) -> dict[str, Any]:
+        """Extra keyword arguments for `model.fit` (e.g. `class_weight`)."""
+        return {}
 
     def loss(self, model: Any) -> Any:
         raise NotImplementedError
@@ -36,6 +72,12 @@ class Task:
 
         return np.asarray(model.predict(inputs, verbose=0))
 
+    def predict_samples(self, model: Any, raw_inputs: Any, preprocessing: Any) -> Any:
+        """Outputs for raw inputs (an array batch, or a list of arrays of different sizes).
+
+        Tasks with image outputs override this to run each input at its own size."""
+        return self.predict(model, preprocess_batch(raw_inputs, preprocessing))
+
     def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
         """Metrics on a dataset: a flat JSON-able dict (per-class entries included)."""
         raise NotImplementedError
@@ -44,5 +86,30 @@ class Task:
         raise NotImplementedError
 
     def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
-                          path: Path) -> None:
+                          path: Path, inputs: Any = None) -> None:
+        """Write `outputs` for the samples `ids` to `path` (a file, or a folder for images).
+
+        `inputs` carries what writers of image outputs need about each input (`InputInfo`)."""
         raise NotImplementedError
+
+
+def preprocess_batch(inputs: Any, preprocessing: Any) -> Any:
+    """Apply a run's preprocessing to an array batch or a list of differently sized inputs."""
+    import numpy as np
+
+    if isinstance(inputs, np.ndarray):
+        return np.asarray(preprocessing(inputs))
+    return np.stack([np.asarray(preprocessing(x[np.newaxis]))[0] for x in inputs])
+
+
+def print_metrics_table(report: dict[str, Any], console: Any, title: str = "Metrics") -> None:
+    """The scalar entries of a report as a two-column table."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    for key, value in report.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.4f}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            table.add_row(key, str(value))
+    console.print(table)

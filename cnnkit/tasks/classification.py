@@ -129,7 +129,7 @@ class Classification(Task):
         console.print(matrix)
 
     def write_predictions(self, outputs: np.ndarray, ids: list[str],
-                          class_names: list[str] | None, path: Path) -> None:
+                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
         names = class_names or [str(i) for i in range(outputs.shape[-1])]
         buffer = io.StringIO()
         writer = csv.writer(buffer)

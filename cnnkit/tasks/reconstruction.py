@@ -1,0 +1,87 @@
+"""Image-to-image reconstruction: denoising, reconstruction from undersampled data,
+super-resolution. The target is an image scaled like the input to [0, 1] (not standardised),
+so PSNR and SSIM use `task.max_val: 1` and outputs are written as images directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.tasks import TASKS
+from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.dense import InputInfo, check_output_format, predict_dense, write_array
+from cnnkit.tasks.losses import build_loss, check_loss
+from cnnkit.tasks.metrics import PSNR, SSIM
+from cnnkit.tasks.segmentation import set_default
+
+RECONSTRUCTION_LOSSES = ("l1", "l2", "mae", "mse", "frequency_l2", "ssim", "huber")
+
+
+@TASKS.register("reconstruction")
+class Reconstruction(Task):
+    name = "reconstruction"
+    target_kind = "image"
+
+    def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
+                              input_shape: list[int] | None = None) -> None:
+        """As many output channels as the target image has (that of the input by default)."""
+        channels = self.option("channels") or (input_shape[-1] if input_shape else 1)
+        set_default(model_cfg, "num_classes", int(channels))
+        set_default(model_cfg, "output_activation", str(self.option("output_activation", "linear")))
+
+    def target_fn(self) -> Any:
+        import tensorflow as tf
+
+        return lambda y: tf.cast(y, tf.float32)
+
+    @property
+    def max_val(self) -> float:
+        return float(self.option("max_val", 1.0))
+
+    def loss(self, model: Any) -> Any:
+        name = str(self.option("loss", "l2"))
+        check_loss(name, RECONSTRUCTION_LOSSES, "reconstruction")
+        return build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
+
+    def metrics(self, model: Any) -> list[Any]:
+        import keras
+
+        return [PSNR(self.max_val), SSIM(self.max_val), keras.metrics.MeanAbsoluteError(name="mae")]
+
+    def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            k: float(v) for k, v in model.evaluate(dataset, return_dict=True, verbose=0).items()
+        }
+        report["num_samples"] = int(sum(int(np.shape(y)[0]) for _, y in dataset))
+        if self._inputs_comparable():  # the input itself as the prediction: what to beat
+            baseline = [PSNR(self.max_val), SSIM(self.max_val)]
+            for x, y in dataset:
+                for metric in baseline:
+                    metric.update_state(y, x)
+            report["input_psnr"] = float(baseline[0].result())
+            report["input_ssim"] = float(baseline[1].result())
+        return report
+
+    def _inputs_comparable(self) -> bool:
+        """Inputs in the target's range (not standardised) and shape can be scored as outputs."""
+        data = self.run_cfg.get("data", {}) if self.run_cfg is not None else {}
+        return data.get("normalize") in ("rescale", "none") and self.option("channels") is None
+
+    def print_report(self, report: dict[str, Any], console: Any) -> None:
+        print_metrics_table(report, console)
+
+    def predict_samples(self, model: Any, raw_inputs: list[np.ndarray],
+                        preprocessing: Any) -> list[np.ndarray]:
+        return predict_dense(model, raw_inputs, preprocessing,
+                             int(self.option("size_multiple", 16)), nearest=False)
+
+    def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
+                          path: Path, inputs: list[InputInfo] | None = None) -> None:
+        """One image per input: PNG (8-bit, [0, max_val] -> [0, 255]), NIfTI or .npy (floats)."""
+        fmt = check_output_format(str(self.option("output_format", "auto")))
+        for image, info in zip(outputs, inputs or [], strict=True):
+            write_array(np.asarray(image, "float32"), info, path, fmt,
+                        png_scale=255.0 / self.max_val)

@@ -1,0 +1,122 @@
+"""Regression of a scalar or a vector (an age, bounding-box corners x1,y1,x2,y2, a centre).
+
+Targets are standardised per output with the training split's mean and std (`task.normalize`),
+so outputs of different scales weigh alike in the loss; the statistics are saved in the run's
+`task.json` and undone before anything is reported or written, so errors and predictions are
+in the data's own units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.errors import ConfigError
+from cnnkit.rundir import write_text
+from cnnkit.tasks import TASKS
+from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.losses import build_loss, check_loss
+from cnnkit.tasks.metrics import regression_errors
+from cnnkit.tasks.segmentation import set_default
+
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
+@TASKS.register("regression")
+class Regression(Task):
+    name = "regression"
+    target_kind = "values"
+
+    def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
+                              input_shape: list[int] | None = None) -> None:
+        outputs = self.option("outputs")
+        if model_cfg.get("num_classes") is None and not outputs:
+            raise ConfigError("`task.outputs` is empty and `model.num_classes` is null. Expected "
+                              "the output names, e.g. task.outputs=[x1,y1,x2,y2]")
+        set_default(model_cfg, "num_classes", len(outputs or []))
+        set_default(model_cfg, "output_activation", "linear")
+
+    def output_names(self, count: int) -> list[str]:
+        names = [str(n) for n in self.option("outputs", [])]
+        return names if len(names) == count else [f"output_{i}" for i in range(count)]
+
+    def fit(self, data: Any) -> None:
+        """Mean and std of each output on the training split (raw targets)."""
+        from cnnkit.data.pipeline import as_dataset
+
+        if not self.option("normalize", True):
+            return
+        train = as_dataset(data.source.split("train"))
+        y = np.concatenate([np.asarray(t, "float64").reshape(1, -1)
+                            for t in train.map(lambda x, t: t).as_numpy_iterator()])
+        std = y.std(0)
+        self.state = {"target_mean": y.mean(0).tolist(),
+                      "target_std": np.where(std < 1e-12, 1.0, std).tolist()}
+
+    def _stats(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.asarray(self.state.get("target_mean", 0.0), "float32"),
+                np.asarray(self.state.get("target_std", 1.0), "float32"))
+
+    def target_fn(self) -> Any:
+        import tensorflow as tf
+
+        mean, std = self._stats()
+        return lambda y: (tf.reshape(tf.cast(y, tf.float32), [-1]) - mean) / std
+
+    def denormalize(self, outputs: np.ndarray) -> np.ndarray:
+        mean, std = self._stats()
+        return np.asarray(outputs, "float32").reshape(len(outputs), -1) * std + mean
+
+    def loss(self, model: Any) -> Any:
+        name = str(self.option("loss", "mse"))
+        check_loss(name, REGRESSION_LOSSES, "regression")
+        return build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
+
+    def metrics(self, model: Any) -> list[Any]:
+        import keras
+
+        return [keras.metrics.MeanAbsoluteError(name="mae"),
+                keras.metrics.RootMeanSquaredError(name="rmse")]
+
+    def predict(self, model: Any, inputs: Any) -> np.ndarray:
+        return self.denormalize(model.predict(inputs, verbose=0))
+
+    def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
+        loss = model.evaluate(dataset, return_dict=True, verbose=0)["loss"]
+        y_true = self.denormalize(np.concatenate([np.asarray(y) for _, y in dataset]))
+        y_pred = self.predict(model, dataset)
+        errors = regression_errors(y_true, y_pred)
+        names = self.output_names(y_true.shape[-1])
+        report: dict[str, Any] = {"loss": float(loss), "num_samples": int(len(y_true))}
+        report.update({k: float(np.mean(v)) for k, v in errors.items()})
+        for metric, values in errors.items():
+            for name, value in zip(names, values, strict=True):
+                report[f"{metric}/{name}"] = float(value)
+        report["output_names"] = names
+        return report
+
+    def print_report(self, report: dict[str, Any], console: Any) -> None:
+        from rich.table import Table
+
+        print_metrics_table({k: v for k, v in report.items() if "/" not in k}, console,
+                            title="Metrics (mean over outputs, in target units)")
+        table = Table(title="Per output")
+        for column in ("output", "mae", "rmse", "r2"):
+            table.add_column(column, justify="right")
+        for name in report["output_names"]:
+            table.add_row(name, *(f"{report[f'{m}/{name}']:.4f}" for m in ("mae", "rmse", "r2")))
+        console.print(table)
+
+    def write_predictions(self, outputs: np.ndarray, ids: list[str],
+                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
+        """A CSV: id, then one de-normalised column per output."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", *self.output_names(outputs.shape[-1])])
+        for sample_id, row in zip(ids, outputs, strict=True):
+            writer.writerow([sample_id, *(f"{v:.6g}" for v in row)])
+        write_text(path, buffer.getvalue())

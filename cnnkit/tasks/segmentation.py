@@ -1,0 +1,155 @@
+"""Semantic segmentation, 2D and 3D: a class per pixel/voxel.
+
+Two classes (background, foreground) -> one sigmoid channel; K > 2 -> K softmax channels. The
+masks hold class indices. Evaluate scores one confusion matrix over the whole split: Dice and
+IoU per class, their means over the foreground classes, and pixel accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.errors import ConfigError
+from cnnkit.tasks import TASKS
+from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.classification import output_is_probability
+from cnnkit.tasks.dense import InputInfo, check_output_format, predict_dense, write_array
+from cnnkit.tasks.losses import build_loss, check_loss
+from cnnkit.tasks.metrics import (
+    Dice,
+    IoU,
+    confusion,
+    dice_per_class,
+    iou_per_class,
+    predicted_labels,
+)
+
+SEGMENTATION_LOSSES = ("crossentropy", "bce", "weighted_bce", "categorical_crossentropy", "dice",
+                       "ce_dice", "focal", "tversky")
+BINARY_ONLY = ("bce", "weighted_bce")
+
+
+def set_default(model_cfg: Any, key: str, value: Any) -> None:
+    """Fill `model.<key>` unless the user set it."""
+    if model_cfg.get(key) is None:
+        model_cfg[key] = value
+
+
+@TASKS.register("segmentation")
+class Segmentation(Task):
+    name = "segmentation"
+    target_kind = "mask"
+
+    @property
+    def classes(self) -> list[str]:
+        classes = [str(c) for c in self.option("classes", ["background", "foreground"])]
+        if len(classes) < 2:
+            raise ConfigError(f"`task.classes` must name at least 2 classes (background first). "
+                              f"Received: {classes}")
+        return classes
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
+
+    def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
+                              input_shape: list[int] | None = None) -> None:
+        set_default(model_cfg, "num_classes", 1 if self.binary else len(self.classes))
+        set_default(model_cfg, "output_activation", "sigmoid" if self.binary else "softmax")
+
+    def target_fn(self) -> Any:
+        import tensorflow as tf
+
+        return lambda y: tf.cast(y, tf.int32)
+
+    def _channels(self, model: Any) -> int:
+        channels = int(model.outputs[0].shape[-1])
+        expected = 1 if self.binary else len(self.classes)
+        if channels != expected:
+            raise ConfigError(
+                f"The model has {channels} output channels but `task.classes` has "
+                f"{len(self.classes)} classes. Expected {expected} (1 sigmoid channel for 2 "
+                "classes, one softmax channel per class otherwise)."
+            )
+        return channels
+
+    def loss(self, model: Any) -> Any:
+        name = str(self.option("loss", "crossentropy"))
+        check_loss(name, SEGMENTATION_LOSSES, "segmentation")
+        if name in BINARY_ONLY and not self.binary:
+            raise ConfigError(f"`task.loss={name}` needs two classes (one sigmoid channel). "
+                              f"Received {len(self.classes)} classes; use crossentropy or ce_dice")
+        return build_loss(name, self.cfg, self._channels(model), not output_is_probability(model))
+
+    def metrics(self, model: Any) -> list[Any]:
+        import keras
+
+        threshold = 0.5 if output_is_probability(model) else 0.0
+        k = len(self.classes)
+        accuracy = (keras.metrics.BinaryAccuracy(name="pixel_accuracy", threshold=threshold)
+                    if self.binary else keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"))
+        return [Dice(k, threshold), IoU(k, threshold), accuracy]
+
+    def _probabilities(self, model: Any, outputs: np.ndarray) -> np.ndarray:
+        if output_is_probability(model):
+            return outputs
+        import keras
+
+        activation = keras.ops.sigmoid if self.binary else keras.ops.softmax
+        return np.asarray(activation(outputs))
+
+    def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            k: float(v) for k, v in model.evaluate(dataset, return_dict=True, verbose=0).items()
+        }
+        k = len(self.classes)
+        matrix = np.zeros((k, k), "int64")
+        samples = 0
+        for x, y in dataset:
+            probs = self._probabilities(model, np.asarray(model.predict_on_batch(x)))
+            matrix += confusion(np.asarray(y), predicted_labels(probs), k)
+            samples += len(probs)
+        dice, iou = dice_per_class(matrix), iou_per_class(matrix)
+        report.update(
+            num_samples=samples,
+            dice=float(np.nanmean(dice[1:])), iou=float(np.nanmean(iou[1:])),
+            mean_iou=float(np.nanmean(iou)),
+            pixel_accuracy=float(np.trace(matrix) / max(matrix.sum(), 1)),
+        )
+        for name, d, j in zip(self.classes, dice, iou, strict=True):
+            report[f"dice/{name}"] = None if np.isnan(d) else float(d)
+            report[f"iou/{name}"] = None if np.isnan(j) else float(j)
+        report["class_names"] = self.classes
+        report["confusion_matrix"] = matrix.tolist()
+        return report
+
+    def print_report(self, report: dict[str, Any], console: Any) -> None:
+        from rich.table import Table
+
+        print_metrics_table({k: v for k, v in report.items() if "/" not in k}, console)
+        table = Table(title="Per class")
+        for column in ("class", "dice", "iou", "pixels (true)"):
+            table.add_column(column, justify="right")
+        for name, row in zip(report["class_names"], report["confusion_matrix"], strict=True):
+            cells = [report[f"{m}/{name}"] for m in ("dice", "iou")]
+            table.add_row(name, *("-" if c is None else f"{c:.4f}" for c in cells), str(sum(row)))
+        console.print(table)
+
+    def predict_samples(self, model: Any, raw_inputs: list[np.ndarray],
+                        preprocessing: Any) -> list[np.ndarray]:
+        """Class probabilities per input, at each input's own size."""
+        outputs = predict_dense(model, raw_inputs, preprocessing,
+                                int(self.option("size_multiple", 16)), nearest=False)
+        return [self._probabilities(model, y) for y in outputs]
+
+    def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
+                          path: Path, inputs: list[InputInfo] | None = None) -> None:
+        """One label mask per input: PNG (binary as 0/255, else class indices), NIfTI or .npy."""
+        fmt = check_output_format(str(self.option("output_format", "auto")))
+        threshold = float(self.option("threshold", 0.5))
+        for probs, info in zip(outputs, inputs or [], strict=True):
+            labels = predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
+            write_array(labels, info, path, fmt, png_scale=255.0 if self.binary else 1.0)
