@@ -1,48 +1,83 @@
-"""Carving validation and test splits out of one labelled set: stratified and seeded."""
+"""Splits: use the train/val/test a dataset ships with, carving the missing ones out of train.
+
+Carving is seeded and, for integer class labels, stratified so every split keeps the class
+balance. One helper serves every source.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
-from cnnkit.errors import ConfigError
+from cnnkit.errors import ConfigError, DataError
+
+SPLIT_NAMES = ("train", "val", "test")
+
+log = logging.getLogger("cnnkit.data")
+
+
+def _split(x: Any, y: np.ndarray, fraction: float, seed: int, stratify: bool) -> tuple:
+    """(rest_x, part_x, rest_y, part_y) with `fraction` of the examples in the part."""
+    from sklearn.model_selection import train_test_split
+
+    labels = y if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) else None
+    if labels is not None:
+        counts = np.unique(labels, return_counts=True)[1]
+        n_part = int(np.ceil(fraction * len(y)))
+        if counts.min() < 2 or n_part < len(counts) or len(y) - n_part < len(counts):
+            log.warning("Too few examples per class to stratify a %.0f%% split of %d; "
+                        "splitting at random.", 100 * fraction, len(y))
+            labels = None
+    try:
+        return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=labels)
+    except ValueError as exc:  # e.g. a fraction that leaves a split empty
+        raise DataError(f"Cannot carve a {fraction:.0%} split out of {len(y)} examples: {exc}") from exc
 
 
 def carve_splits(
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     val_fraction: float,
     test_fraction: float,
     seed: int,
     stratify: bool = True,
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> dict[str, tuple[Any, np.ndarray]]:
     """Split (x, y) into train/val/test; a fraction of 0 leaves that split out."""
-    from sklearn.model_selection import train_test_split
+    return assemble_splits({"train": (x, y)}, val_fraction, test_fraction, seed, stratify)
 
+
+def assemble_splits(
+    given: dict[str, tuple[Any, np.ndarray]],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    stratify: bool = True,
+) -> dict[str, tuple[Any, np.ndarray]]:
+    """The given splits, with val/test carved from train by fraction where not given.
+
+    `x` may be an array or a list (of file paths, say), so sources can split before decoding.
+    """
     for key, value in (("data.val_fraction", val_fraction), ("data.test_fraction", test_fraction)):
         if not 0 <= value < 1:
             raise ConfigError(f"`{key}` must be in [0, 1). Received: {value!r}")
-    if val_fraction + test_fraction >= 1:
+    if "train" not in given:
+        raise DataError(f"The data has no training split. Found: {', '.join(given) or 'none'}")
+    test = test_fraction if "test" not in given else 0.0
+    val = val_fraction if "val" not in given else 0.0
+    if val + test >= 1:
         raise ConfigError(
             "`data.val_fraction` + `data.test_fraction` must leave training data. "
             f"Received: {val_fraction} + {test_fraction}"
         )
-    labels: Any = y if stratify and y.ndim == 1 else None
-    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    rest_x, rest_y = x, y
-    if test_fraction > 0:
-        rest_x, test_x, rest_y, test_y = train_test_split(
-            x, y, test_size=test_fraction, random_state=seed, stratify=labels
-        )
+    splits = dict(given)
+    rest_x, rest_y = given["train"]
+    if test > 0:
+        rest_x, test_x, rest_y, test_y = _split(rest_x, rest_y, test, seed, stratify)
         splits["test"] = (test_x, test_y)
-    if val_fraction > 0:
-        rest_labels = rest_y if labels is not None else None
-        train_x, val_x, train_y, val_y = train_test_split(
-            rest_x, rest_y, test_size=val_fraction / (1 - test_fraction), random_state=seed,
-            stratify=rest_labels,
-        )
+    if val > 0:
+        rest_x, val_x, rest_y, val_y = _split(rest_x, rest_y, val / (1 - test), seed, stratify)
         splits["val"] = (val_x, val_y)
-    else:
-        train_x, train_y = rest_x, rest_y
-    return {"train": (train_x, train_y), **splits}
+    splits["train"] = (rest_x, rest_y)
+    return {name: splits[name] for name in SPLIT_NAMES if name in splits}

@@ -3,6 +3,8 @@
 A source turns its `data` config into a `SourceData`: raw examples per split (NumPy arrays or a
 tf.data.Dataset of `(x, y)` pairs, channels last) plus what is needed to interpret them (class
 names, the value range of the raw pixels). Preprocessing and batching live in `data/pipeline.py`.
+Each source checks its keys with its own schema (`typed_data_config`), so a typo such as
+`data.pth` is reported by name before anything is read.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cnnkit.registry import Registry
 
@@ -22,6 +24,8 @@ class SourceData:
     splits: dict[str, Any]  # split name -> (x, y) NumPy arrays or tf.data.Dataset of (x, y)
     class_names: list[str] | None = None
     value_max: float = 1.0  # raw value that maps to 1.0 (16 for digits, 255 for 8-bit images)
+    # Per-source extras: "description"; "skipped" (unreadable files left out); for nifti,
+    # "volumes": split -> [{path, affine, spacing, shape}] to write predictions back.
     meta: dict[str, Any] = field(default_factory=dict)
 
     def split(self, name: str) -> Any:
@@ -35,10 +39,51 @@ class SourceData:
         return self.splits[name]
 
 
+@dataclass
+class CommonDataSchema:
+    """Keys every file-based source shares (see conf/data/*.yaml for their meaning)."""
+
+    source: str = ""
+    split: str = "test"
+    batch_size: int = 32
+    normalize: str = "standardize"
+    cache: bool = True
+    shuffle_buffer: int = 2048
+    seed: int = 42
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    image_size: int | None = None
+    on_bad_file: str = "error"
+    workers: int = 0  # decoding threads; 0: one per core + 4
+
+
 SOURCES: Registry[Callable[[Any], SourceData]] = Registry("data source", "data.source")
 
 # Modules that register sources; imported on first use so `cnnkit --help` stays fast.
-SOURCE_MODULES = ["digits", "shapes", "synthetic"]
+SOURCE_MODULES = [
+    "digits", "shapes", "synthetic", "folder", "csv_files", "numpy_arrays", "tfds_datasets",
+    "keras_datasets", "nifti",
+]
+
+S = TypeVar("S")
+
+
+def typed_data_config(schema: type[S], data_cfg: Any) -> S:
+    """`data_cfg` merged over `schema`: unknown keys and wrong types are errors naming `data.KEY`."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from cnnkit.errors import ConfigError
+
+    try:
+        values = OmegaConf.to_container(data_cfg, resolve=True) if OmegaConf.is_config(
+            data_cfg) else dict(data_cfg)
+        typed = OmegaConf.merge(OmegaConf.structured(schema), values)
+        return OmegaConf.to_object(typed)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or getattr(exc, "key", None) or ""
+        msg = str(exc).splitlines()[0]
+        raise ConfigError(f"`data.{key}`: {msg}" if key else f"`data`: {msg}") from exc
 
 
 def load_source(data_cfg: Any) -> SourceData:

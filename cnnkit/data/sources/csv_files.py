@@ -1,0 +1,136 @@
+"""A CSV table of image files: a label column (classification), several numeric target columns
+(regression: box corners, age...) or a mask column (segmentation).
+
+Paths in the table are relative to the CSV file's folder unless absolute. An optional split
+column (train/val/test) keeps a given split; missing val/test are carved from train.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.data.images import load_labelled_files
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources.folder import mask_class_names
+from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
+from cnnkit.errors import ConfigError, DataError
+
+
+@dataclass
+class CsvSchema(CommonDataSchema):
+    source: str = "csv"
+    path: str = ""
+    path_column: str = "path"
+    label_column: str | None = "label"  # class names or integer indices
+    target_columns: list[str] | None = None  # regression: numeric columns, used instead of labels
+    mask_column: str | None = None  # segmentation: the mask file of each image
+    split_column: str = "split"  # used when the table has it: train / val / test per row
+    classes: list[str] | None = None  # label order; null: sorted labels found
+    channels: int | None = None
+
+
+def read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV file (delimiter sniffed: comma, semicolon or tab)."""
+    if not path.is_file():
+        raise DataError(f"`data.path` is not a file. Received: {str(path)!r}")
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text.splitlines()[0] if text else "", ",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    rows = list(reader)
+    if not rows:
+        raise DataError(f"{path} has no data rows.")
+    return list(reader.fieldnames or []), rows
+
+
+def table_column(header: list[str], name: str, key: str, path: Path) -> str:
+    if name not in header:
+        raise ConfigError(
+            f"`{key}` names a column {path} does not have. Received: {name!r}. "
+            f"Columns: {', '.join(header)}"
+        )
+    return name
+
+
+def table_targets(rows: list[dict[str, str]], cfg: Any, header: list[str], path: Path
+             ) -> tuple[np.ndarray, list[str] | None]:
+    """Labels (int32) with class names, or regression targets (float32, N x k) without."""
+    if cfg.target_columns:
+        columns = [table_column(header, c, "data.target_columns", path) for c in cfg.target_columns]
+        values = np.empty((len(rows), len(columns)), "float32")
+        for i, row in enumerate(rows):
+            for j, column in enumerate(columns):
+                try:
+                    values[i, j] = float(row[column])
+                except (TypeError, ValueError):
+                    raise DataError(f"{path} row {i + 2}: column {column!r} must be a number. "
+                                    f"Received: {row[column]!r}") from None
+        return values, None
+    if not cfg.label_column:
+        raise ConfigError("Set `data.label_column` (classification), `data.target_columns` "
+                          "(regression) or `data.mask_column` (segmentation).")
+    column = table_column(header, cfg.label_column, "data.label_column", path)
+    raw = [row[column].strip() for row in rows]
+    names = list(cfg.classes) if cfg.classes else sorted(set(raw), key=_natural)
+    index = {name: i for i, name in enumerate(names)}
+    labels = np.empty(len(rows), "int32")
+    for i, value in enumerate(raw):
+        if value not in index:
+            raise DataError(f"{path} row {i + 2}: label {value!r} is not one of the classes in "
+                            f"`data.classes` ({', '.join(names)}).")
+        labels[i] = index[value]
+    return labels, names
+
+
+def _natural(name: str) -> tuple:
+    """Sort "2" before "10" when labels are numbers."""
+    return (0, int(name), "") if name.lstrip("-").isdigit() else (1, 0, name)
+
+
+@SOURCES.register("csv")
+def load_csv_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(CsvSchema, data_cfg)
+    if not cfg.path:
+        raise ConfigError("`data.path` is required: the CSV file listing the images.")
+    path = Path(cfg.path).expanduser()
+    header, rows = read_table(path)
+    base = path.parent
+    files = [base / row[table_column(header, cfg.path_column, "data.path_column", path)].strip()
+             for row in rows]
+    segmentation = cfg.mask_column is not None
+    if segmentation:
+        column = table_column(header, str(cfg.mask_column), "data.mask_column", path)
+        targets: Any = np.asarray([str(base / row[column].strip()) for row in rows])
+        class_names = None
+    else:
+        targets, class_names = table_targets(rows, cfg, header, path)
+    given: dict[str, tuple[list[Path], Any]] = {}
+    if cfg.split_column in header:
+        split_of = np.asarray([row[cfg.split_column].strip() for row in rows])
+        unknown = sorted(set(split_of) - set(SPLIT_NAMES))
+        if unknown:
+            raise DataError(f"{path}: column {cfg.split_column!r} holds {unknown[0]!r}. Expected "
+                            f"one of: {', '.join(SPLIT_NAMES)}")
+        for name in SPLIT_NAMES:
+            rows_in = np.flatnonzero(split_of == name)
+            if rows_in.size:
+                given[name] = ([files[i] for i in rows_in], targets[rows_in])
+    else:
+        given["train"] = (files, targets)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    splits, value_max, skipped, kept = load_labelled_files(
+        {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
+        cfg.channels, masks=segmentation, workers=cfg.workers,
+    )
+    if segmentation:
+        class_names = mask_class_names(splits, cfg.classes, kept)
+    return SourceData(splits=splits, class_names=class_names, value_max=value_max,
+                      meta={"description": f"CSV table {path}", "skipped": skipped,
+                            "files": kept})

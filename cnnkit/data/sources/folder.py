@@ -1,0 +1,142 @@
+"""Image folders: one sub-folder per class, or `images/` + `masks/` for segmentation.
+
+Either layout may sit directly under `data.path` (val/test are then carved from it) or under
+`train/`, `val/`, `test/` sub-folders (missing val/test are carved from train).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.data.images import IMAGE_SUFFIXES, list_images, load_labelled_files
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
+from cnnkit.errors import ConfigError, DataError
+
+
+@dataclass
+class FolderSchema(CommonDataSchema):
+    source: str = "folder"
+    path: str = ""
+    classes: list[str] | None = None  # class folders (or mask values 0..n-1), in label order
+    channels: int | None = None  # 1, 3 or 4; null: the widest found (gray + RGB -> RGB)
+    images_dir: str = "images"  # segmentation layout: images here...
+    masks_dir: str = "masks"  # ...and a mask with the same file stem here
+
+
+def existing_dir(path: str, key: str = "data.path") -> Path:
+    """`path` as a folder that exists, or a DataError naming the key."""
+    if not path:
+        raise ConfigError(f"`{key}` is required: the folder holding the images.")
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"`{key}` is not a folder. Received: {str(folder)!r}")
+    return folder
+
+
+def split_folders(root: Path) -> dict[str, Path]:
+    """train/val/test sub-folders when the data ships split, else {"train": root}."""
+    found = {name: root / name for name in SPLIT_NAMES if (root / name).is_dir()}
+    return found if "train" in found else {"train": root}
+
+
+def class_files(
+    folder: Path, classes: list[str] | None
+) -> tuple[list[Path], list[str], np.ndarray]:
+    """Files and class names of one class-per-sub-folder tree; `classes` fixes the label order."""
+    subdirs = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not subdirs:
+        loose = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        hint = f" (found {len(loose)} images directly in it)" if loose else ""
+        raise DataError(
+            f"{folder} has no sub-folders{hint}. Expected one sub-folder of images per class, "
+            "or `images/` and `masks/` sub-folders for segmentation."
+        )
+    names = list(classes) if classes else subdirs
+    unknown = [d for d in subdirs if d not in names]
+    if unknown:
+        raise DataError(
+            f"Folder {folder / unknown[0]} is not one of the classes in `data.classes` "
+            f"({', '.join(names)})."
+        )
+    files: list[Path] = []
+    labels: list[int] = []
+    for label, name in enumerate(names):
+        if name not in subdirs:
+            continue
+        found = list_images(folder / name)
+        if not found:
+            raise DataError(
+                f"Class folder {folder / name} holds no images (expected files ending in "
+                f"{', '.join(IMAGE_SUFFIXES)})."
+            )
+        files += found
+        labels += [label] * len(found)
+    return files, names, np.asarray(labels, "int32")
+
+
+def mask_pairs(folder: Path, cfg: FolderSchema) -> tuple[list[Path], list[Path]]:
+    """Images and their masks, matched by file stem."""
+    images = list_images(folder / cfg.images_dir)
+    if not images:
+        raise DataError(f"Folder {folder / cfg.images_dir} holds no images.")
+    masks = {p.stem: p for p in list_images(folder / cfg.masks_dir)}
+    missing = [p for p in images if p.stem not in masks]
+    if missing:
+        raise DataError(
+            f"Image {missing[0]} has no mask in {folder / cfg.masks_dir} (masks are matched by "
+            f"file stem: expected {missing[0].stem}.png or similar)"
+            + (f"; {len(missing) - 1} more images lack masks." if len(missing) > 1 else ".")
+        )
+    return images, [masks[p.stem] for p in images]
+
+
+def mask_class_names(splits: dict[str, Any], classes: list[str] | None,
+                     paths: dict[str, list[Path]]) -> list[str]:
+    """Names of the mask values: `data.classes`, or 0..max value found."""
+    top = max(int(y.max()) for _, y in splits.values() if len(y))
+    if classes is None:
+        return [str(i) for i in range(max(top, 1) + 1)]
+    if top >= len(classes):
+        for name, (_, y) in splits.items():
+            bad = np.flatnonzero(y.reshape(len(y), -1).max(1) >= len(classes))
+            if bad.size:
+                raise DataError(
+                    f"Mask of {paths[name][bad[0]]} holds value {int(y[bad[0]].max())}, outside "
+                    f"the {len(classes)} classes of `data.classes` ({', '.join(classes)})."
+                )
+    return list(classes)
+
+
+@SOURCES.register("folder")
+def load_folder_source(data_cfg: Any) -> SourceData:
+    """Decode a folder of images once into arrays (a thread pool; Pillow)."""
+    cfg = typed_data_config(FolderSchema, data_cfg)
+    root = existing_dir(cfg.path)
+    folders = split_folders(root)
+    segmentation = (folders["train"] / cfg.images_dir).is_dir() and (
+        folders["train"] / cfg.masks_dir).is_dir()
+    given: dict[str, tuple[list[Path], Any]] = {}
+    class_names = cfg.classes
+    for name, folder in folders.items():
+        if segmentation:
+            images, masks = mask_pairs(folder, cfg)
+            given[name] = (images, np.asarray([str(m) for m in masks]))
+        else:
+            files, class_names, labels = class_files(folder, class_names)
+            given[name] = (files, labels)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    splits, value_max, skipped, files = load_labelled_files(
+        {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
+        cfg.channels, masks=segmentation, workers=cfg.workers,
+    )
+    if segmentation:
+        class_names = mask_class_names(splits, cfg.classes, files)
+    return SourceData(splits=splits, class_names=class_names, value_max=value_max,
+                      meta={"description": f"image folder {root}", "skipped": skipped,
+                            "files": files,
+                            "layout": "segmentation" if segmentation else "classification"})

@@ -1,0 +1,83 @@
+"""`keras.datasets` images (mnist, fashion_mnist, cifar10, cifar100) from the Keras cache.
+
+Keras downloads these on first use and retries for minutes offline. The files it would fetch
+are checked in its cache first (`$KERAS_HOME` or ~/.keras, folder `datasets/`), so a missing
+dataset fails at once, naming the file to put there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.splits import assemble_splits
+from cnnkit.errors import ConfigError, DataError
+
+MNIST_FILES = ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+               "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]
+# name -> (files Keras reads in its cache's datasets/ folder, where they come from, class names)
+DATASETS: dict[str, tuple[list[str], str, list[str] | None]] = {
+    "mnist": (["mnist.npz"], "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+              "mnist.npz", [str(i) for i in range(10)]),
+    "fashion_mnist": ([f"fashion-mnist/{f}" for f in MNIST_FILES],
+                      "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+                      ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                       "Sneaker", "Bag", "Ankle boot"]),
+    "cifar10": (["cifar-10-batches-py-target_archive"],
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                 "truck"]),
+    "cifar100": (["cifar-100-python-target_archive"],
+                 "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", None),
+}
+
+
+@dataclass
+class KerasSchema(CommonDataSchema):
+    source: str = "keras"
+    name: str = "mnist"  # mnist | fashion_mnist | cifar10 | cifar100
+    label_mode: str = "fine"  # cifar100 only: fine (100 classes) | coarse (20)
+    download: bool = False  # true: let Keras download a missing dataset
+
+
+def keras_cache() -> Path:
+    """Where Keras keeps downloaded datasets."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+@SOURCES.register("keras")
+def load_keras_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(KerasSchema, data_cfg)
+    if cfg.name not in DATASETS:
+        from cnnkit.errors import did_you_mean
+
+        raise ConfigError(f"`data.name` names an unknown keras dataset. Received: {cfg.name!r}. "
+                          f"Expected one of: {', '.join(DATASETS)}.{did_you_mean(cfg.name, DATASETS)}")
+    files, origin, class_names = DATASETS[cfg.name]
+    missing = [f for f in files if not (keras_cache() / f).is_file()]
+    if missing and not cfg.download:
+        raise DataError(
+            f"The keras dataset {cfg.name!r} is not in the Keras cache: missing "
+            f"{', '.join(str(keras_cache() / f) for f in missing)}, and `data.download` is false. "
+            f"Download {origin} on a machine with internet and put it at that path (for cifar, "
+            "the .tar.gz itself under that name), set KERAS_HOME to a folder holding "
+            "datasets/, or, online, set `data.download=true`."
+        )
+    import keras
+
+    module = getattr(keras.datasets, cfg.name)
+    kwargs = {"label_mode": cfg.label_mode} if cfg.name == "cifar100" else {}
+    (x_train, y_train), (x_test, y_test) = module.load_data(**kwargs)
+    add_axis = (lambda x: x[..., None]) if x_train.ndim == 3 else (lambda x: x)
+    given = {"train": (add_axis(x_train), y_train.reshape(-1).astype("int32")),
+             "test": (add_axis(x_test), y_test.reshape(-1).astype("int32"))}
+    splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    if class_names is None:
+        class_names = [str(i) for i in range(int(np.max(y_train)) + 1)]
+    return SourceData(splits=splits, class_names=class_names, value_max=255.0,
+                      meta={"description": f"keras.datasets.{cfg.name}"})

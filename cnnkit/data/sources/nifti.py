@@ -1,0 +1,194 @@
+"""3D/4D medical volumes in NIfTI (`.nii`, `.nii.gz`) read with nibabel.
+
+Layouts under `data.path` (optionally inside train/ val/ test/ folders):
+- `images/` + `masks/`, matched by name: segmentation, masks as integer label volumes;
+- `images/` + a CSV (`data.labels`) of file name and label: classification or regression.
+Volumes are resampled to `data.spacing` (when set) and resized or centre-cropped/padded to
+`data.shape`. Each volume's affine, voxel spacing and original shape are kept in
+`SourceData.meta["volumes"]` so predictions can be written back in the original space.
+Arrays keep the file's voxel order (i, j, k) with channels last: (D, H, W, C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.data.images import BadImage, binary_to_index, decode_all
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
+from cnnkit.data.sources.folder import existing_dir, mask_class_names, split_folders
+from cnnkit.data.splits import assemble_splits
+from cnnkit.errors import ConfigError, DataError
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+FIT_MODES = ("resize", "crop")
+
+
+@dataclass
+class NiftiSchema(CommonDataSchema):
+    source: str = "nifti"
+    path: str = ""
+    shape: list[int] | None = None  # [D, H, W] every volume is fitted to; null: keep (must agree)
+    fit: str = "resize"  # resize (trilinear; masks nearest) | crop (centre crop / zero pad)
+    spacing: list[float] | None = None  # resample to this voxel size (mm) first; null: keep
+    images_dir: str = "images"
+    masks_dir: str = "masks"
+    labels: str | None = None  # CSV of file name + label, relative to `path` unless absolute
+    path_column: str = "path"
+    label_column: str | None = "label"
+    target_columns: list[str] | None = None
+    classes: list[str] | None = None
+
+
+def volume_stem(path: Path) -> str:
+    name = path.name
+    return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else path.stem
+
+
+def list_volumes(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(NIFTI_SUFFIXES) and p.is_file())
+
+
+def fit_shape(volume: np.ndarray, shape: list[int], mode: str, order: int) -> np.ndarray:
+    """(D, H, W, C) -> (shape..., C) by interpolation or centre crop / zero padding."""
+    from scipy.ndimage import zoom
+
+    current = volume.shape[:3]
+    if tuple(current) == tuple(shape):
+        return volume
+    if mode == "resize":
+        factors = [t / c for t, c in zip(shape, current, strict=True)] + [1.0]
+        return zoom(volume, factors, order=order, mode="nearest", grid_mode=False)
+    out = np.zeros((*shape, volume.shape[-1]), volume.dtype)
+    src, dst = [], []
+    for have, want in zip(current, shape, strict=True):
+        start = max(0, (have - want) // 2)
+        pad = max(0, (want - have) // 2)
+        length = min(have, want)
+        src.append(slice(start, start + length))
+        dst.append(slice(pad, pad + length))
+    out[tuple(dst)] = volume[tuple(src)]
+    return out
+
+
+def read_volume(path: Path, cfg: NiftiSchema, mask: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """One volume as (D, H, W, C) (float32, or integer labels for masks) and its geometry."""
+    import nibabel as nib
+    from scipy.ndimage import zoom
+
+    try:
+        image = nib.load(str(path))
+        data = np.asanyarray(image.dataobj)
+    except Exception as exc:  # nibabel raises many types (ImageFileError, EOFError, zlib.error)
+        raise BadImage(str(exc) or type(exc).__name__) from exc
+    if data.ndim not in (3, 4):
+        raise BadImage(f"expected a 3D or 4D volume, got {data.ndim} dimensions {data.shape}")
+    data = data[..., None] if data.ndim == 3 else data
+    data = np.rint(data).astype("int32") if mask else data.astype("float32")
+    spacing = [float(z) for z in image.header.get_zooms()[:3]]
+    info = {"path": str(path), "affine": image.affine.tolist(), "spacing": spacing,
+            "shape": list(data.shape[:3])}
+    order = 0 if mask else 1
+    if cfg.spacing:
+        factors = [s / t for s, t in zip(spacing, cfg.spacing, strict=True)] + [1.0]
+        data = zoom(data, factors, order=order, mode="nearest")
+    if cfg.shape:
+        data = fit_shape(data, list(cfg.shape), cfg.fit, order)
+    return data, info
+
+
+def _check(cfg: NiftiSchema) -> None:
+    if cfg.fit not in FIT_MODES:
+        raise ConfigError(f"`data.fit` must be one of {', '.join(FIT_MODES)}. Received: {cfg.fit!r}")
+    for key in ("shape", "spacing"):
+        value = getattr(cfg, key)
+        if value is not None and (len(value) != 3 or min(value) <= 0):
+            raise ConfigError(f"`data.{key}` must be 3 positive numbers [D, H, W]. "
+                              f"Received: {value!r}")
+
+
+def _stack(volumes: list[np.ndarray], paths: list[Path]) -> np.ndarray:
+    shapes = {v.shape for v in volumes}
+    if len(shapes) > 1:
+        odd = next(i for i, v in enumerate(volumes) if v.shape != volumes[0].shape)
+        raise DataError(f"Volumes differ in shape: {paths[0]} is {volumes[0].shape[:3]} but "
+                        f"{paths[odd]} is {volumes[odd].shape[:3]}. Set `data.shape` "
+                        "(and `data.fit`) to bring them to one shape.")
+    return np.stack(volumes)
+
+
+def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any, list[str] | None]:
+    """Volumes of one split folder with their targets: mask files or labels from the CSV."""
+    images = list_volumes(folder / cfg.images_dir)
+    if not images:
+        raise DataError(f"Folder {folder / cfg.images_dir} holds no NIfTI volumes "
+                        f"({', '.join(NIFTI_SUFFIXES)}).")
+    if cfg.labels is None:
+        masks = {volume_stem(p): p for p in list_volumes(folder / cfg.masks_dir)}
+        missing = [p for p in images if volume_stem(p) not in masks]
+        if missing:
+            raise DataError(f"Volume {missing[0]} has no mask in {folder / cfg.masks_dir} "
+                            "(matched by file name), and `data.labels` names no CSV of labels.")
+        return images, [masks[volume_stem(p)] for p in images], None
+    table = Path(cfg.labels).expanduser()
+    table = table if table.is_absolute() else root / table
+    header, rows = read_table(table)
+    column = table_column(header, cfg.path_column, "data.path_column", table)
+    targets, class_names = table_targets(rows, cfg, header, table)
+    index = {volume_stem(Path(row[column].strip())): i for i, row in enumerate(rows)}
+    missing = [p for p in images if volume_stem(p) not in index]
+    if missing:
+        raise DataError(f"Volume {missing[0]} has no row in {table} (column {column!r}).")
+    return images, targets[[index[volume_stem(p)] for p in images]], class_names
+
+
+@SOURCES.register("nifti")
+def load_nifti_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(NiftiSchema, data_cfg)
+    _check(cfg)
+    root = existing_dir(cfg.path)
+    segmentation = cfg.labels is None
+    given, class_names = {}, cfg.classes
+    for name, folder in split_folders(root).items():
+        images, targets, names = _given(folder, cfg, root)
+        class_names = names or class_names
+        given[name] = (images, np.asarray([str(t) for t in targets]) if segmentation else targets)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    splits, volumes_meta, skipped = {}, {}, 0
+    for name, (images, targets) in carved.items():
+        images = list(images)
+        decoded = decode_all(images, partial(read_volume, cfg=cfg, mask=False), cfg.on_bad_file,
+                             cfg.workers)
+        keep = decoded.kept
+        skipped += len(decoded.bad)
+        if segmentation:
+            mask_files = [Path(targets[i]) for i in keep]
+            masks = decode_all(mask_files, partial(read_volume, cfg=cfg, mask=True),
+                               cfg.on_bad_file, cfg.workers)
+            skipped += len(masks.bad)
+            for j, info in zip(masks.kept, masks.info, strict=True):
+                image_info = decoded.info[j]
+                if info["shape"] != image_info["shape"]:
+                    raise DataError(f"Volume {image_info['path']} is {image_info['shape']} but "
+                                    f"its mask {info['path']} is {info['shape']}.")
+            rows = masks.kept
+            x = [decoded.images[j] for j in rows]
+            y: Any = binary_to_index(_stack(masks.images, mask_files))
+            info = [decoded.info[j] for j in rows]
+        else:
+            x, info, y = decoded.images, decoded.info, np.asarray(targets)[keep]
+        splits[name] = (_stack(x, [Path(i["path"]) for i in info]), y)
+        volumes_meta[name] = info
+    if segmentation:
+        class_names = mask_class_names(
+            splits, cfg.classes, {n: [Path(i["path"]) for i in v] for n, v in volumes_meta.items()})
+    return SourceData(splits=splits, class_names=class_names, value_max=1.0,
+                      meta={"description": f"NIfTI volumes {root}", "skipped": skipped,
+                            "volumes": volumes_meta})
