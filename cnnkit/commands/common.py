@@ -54,7 +54,7 @@ def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
     with open_dict(cfg):
         if cfg.model.get("input_shape") is None:
             cfg.model.input_shape = list(input_shape)
-        task.complete_model_config(cfg.model, class_names)
+        task.complete_model_config(cfg.model, class_names, list(cfg.model.input_shape))
 
 
 def wants_debug(args: list[str]) -> bool:

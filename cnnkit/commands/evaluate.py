@@ -14,6 +14,7 @@ USAGE = "cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]"
 
 
 def run(args: list[str]) -> dict[str, Any]:
+    """Score the run's model with its task's metrics; writes eval/<split>.json and prints tables."""
     import keras
 
     named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
@@ -21,7 +22,8 @@ def run(args: list[str]) -> dict[str, Any]:
     cfg = apply_overrides(run_dir.load_config(), overrides)
     keras.utils.set_random_seed(int(cfg.seed))
     split = str(cfg.data.split)
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg)
+    task.load_state(run_dir.path)
     preprocessing = run_dir.load_preprocessing()
     data = prepare_data(cfg, preprocessing=preprocessing)
     model = run_dir.load_model()

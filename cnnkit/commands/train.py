@@ -51,9 +51,10 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     out = console()
     out.print(f"[bold]cnnkit train[/bold] → {run_path}\n  device: {policy.describe()}")
 
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg)
     data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
+    task.fit(data)  # e.g. regression target statistics, before the pipelines use them
     with policy.strategy.scope():
         model = build_model(cfg.model)
         train_ds = data.dataset("train", training=True, target_fn=task.target_fn())
@@ -71,10 +72,11 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
 
     rundir.write_text(run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     rundir.write_json(run_path / rundir.PREPROCESSING, data.preprocessing.to_dict())
+    task.save_state(run_path)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
     history = model.fit(train_ds, validation_data=val_ds, epochs=int(cfg.trainer.epochs),
                         callbacks=callbacks, verbose=_verbosity(cfg.trainer.verbose),
-                        shuffle=False)  # the pipeline shuffles
+                        shuffle=False, **task.fit_options())  # the pipeline shuffles
     if monitor not in history.history:
         raise ConfigError(
             f"`trainer.monitor` names a metric training does not log. Received: {monitor!r}. "

@@ -1,8 +1,9 @@
 """A deterministic procedural generator of drawn shapes: offline data for every task.
 
 Each sample is one filled shape (circle, square or triangle) of random size, position and
-brightness on a dim, noisy background. The generator also returns the shape's mask and bounding
-box, so segmentation and box regression share one source. Sample i of a split depends only on
+brightness on a dim, noisy background. The generator also returns the shape's mask, bounding box,
+centre and the clean (noise-free) image, so every task has a target from one source; `data.target`
+picks it (`label`, `mask`, `boxes`, `centre`, `denoise`). Sample i of a split depends only on
 (seed, split, i): the data are identical on every machine.
 """
 
@@ -13,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.sources import SOURCES, SourceData
-from cnnkit.errors import ConfigError
+from cnnkit.errors import ConfigError, did_you_mean
 
 SHAPE_NAMES = ("circle", "square", "triangle")
 SPLIT_OFFSETS = {"train": 0, "val": 1, "test": 2}
+TARGETS = ("label", "mask", "boxes", "centre", "denoise")
+MASK_MODES = ("binary", "classes")
 
 
 def _draw(kind: str, size: int, cy: float, cx: float, radius: float) -> np.ndarray:
@@ -40,9 +43,11 @@ def _draw(kind: str, size: int, cy: float, cx: float, radius: float) -> np.ndarr
 def generate_shapes(
     n: int, image_size: int, classes: list[str], noise: float, seed: int
 ) -> dict[str, np.ndarray]:
-    """`n` samples: images (n,H,W,1) in [0,1], labels (n,), masks (n,H,W,1), boxes (n,4) in [0,1]."""
+    """`n` samples: images (n,H,W,1) in [0,1], labels (n,), masks (n,H,W,1), boxes (n,4) and
+    centres (n,2) in [0,1] of the image size, and `clean`: the images without their noise."""
     rng = np.random.default_rng(seed)
     images = np.empty((n, image_size, image_size, 1), "float32")
+    clean = np.empty_like(images)
     masks = np.empty((n, image_size, image_size, 1), "uint8")
     labels = rng.integers(0, len(classes), size=n).astype("int32")
     boxes = np.empty((n, 4), "float32")
@@ -52,12 +57,32 @@ def generate_shapes(
         mask = _draw(classes[labels[i]], image_size, cy, cx, radius)
         background = rng.uniform(0.0, 0.3)
         foreground = rng.uniform(0.6, 1.0)
-        image = np.where(mask, foreground, background) + rng.normal(0, noise, mask.shape)
-        images[i, ..., 0] = np.clip(image, 0, 1)
+        clean[i, ..., 0] = np.where(mask, foreground, background)
+        images[i, ..., 0] = np.clip(clean[i, ..., 0] + rng.normal(0, noise, mask.shape), 0, 1)
         masks[i, ..., 0] = mask
         rows, cols = np.nonzero(mask)
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)  # x1, y1, x2, y2
-    return {"images": images, "labels": labels, "masks": masks, "boxes": boxes / image_size}
+    boxes /= image_size
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+    return {"images": images, "labels": labels, "masks": masks, "boxes": boxes,
+            "centres": centres, "clean": clean}
+
+
+def select_target(sample: dict[str, np.ndarray], target: str, mask_mode: str) -> np.ndarray:
+    """`y` for `data.target`; `mask_mode` classes: 0 background, 1 + class index per shape."""
+    if target not in TARGETS:
+        raise ConfigError(f"`data.target` must be one of {', '.join(TARGETS)}. "
+                          f"Received: {target!r}.{did_you_mean(target, TARGETS)}")
+    if mask_mode not in MASK_MODES:
+        raise ConfigError(f"`data.mask` must be one of {', '.join(MASK_MODES)}. "
+                          f"Received: {mask_mode!r}")
+    if target == "mask":
+        masks = sample["masks"]
+        if mask_mode == "classes":
+            return (masks * (sample["labels"][:, None, None, None] + 1)).astype("uint8")
+        return masks
+    key = {"label": "labels", "boxes": "boxes", "centre": "centres", "denoise": "clean"}[target]
+    return sample[key]
 
 
 @SOURCES.register("shapes")
@@ -72,6 +97,7 @@ def load_shapes_source(cfg: Any) -> SourceData:
         if n <= 0:
             continue
         sample = generate_shapes(n, size, classes, float(cfg.noise), int(cfg.seed) * 10 + offset)
-        splits[split] = (sample["images"], sample["labels"])
+        splits[split] = (sample["images"], select_target(
+            sample, str(cfg.get("target", "label")), str(cfg.get("mask", "binary"))))
     return SourceData(splits=splits, class_names=classes, value_max=1.0,
                       meta={"description": "procedural shapes"})
