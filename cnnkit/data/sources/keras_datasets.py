@@ -1,12 +1,15 @@
 """`keras.datasets` images (mnist, fashion_mnist, cifar10, cifar100) from the Keras cache.
 
-Keras downloads these on first use and retries for minutes offline. The files it would fetch
-are checked in its cache first (`$KERAS_HOME` or ~/.keras, folder `datasets/`), so a missing
-dataset fails at once, naming the file to put there.
+Keras downloads these on first use and retries for minutes offline; it also downloads again
+when a cached file's checksum differs from the official one (a re-saved mnist.npz, say). So
+the files are looked for in its cache first (`$KERAS_HOME` or ~/.keras, folder `datasets/`): a
+missing one fails at once, naming the file to put there. mnist and fashion_mnist are then read
+directly (an .npz and four IDX files); cifar is left to Keras, which unpacks its archive.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +53,32 @@ def keras_cache() -> Path:
     return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
 
 
+def _idx(path: Path, offset: int) -> np.ndarray:
+    """The payload of a gzipped IDX file (labels: offset 8; images: offset 16)."""
+    with gzip.open(path, "rb") as stream:
+        return np.frombuffer(stream.read(), np.uint8, offset=offset)
+
+
+def _read(cfg: KerasSchema, paths: list[Path]) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """((x_train, y_train), (x_test, y_test)) as keras.datasets returns them."""
+    try:
+        if cfg.name == "mnist":
+            with np.load(paths[0], allow_pickle=False) as f:
+                return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        if cfg.name == "fashion_mnist":
+            y_train, x_train, y_test, x_test = (_idx(p, 8 if "labels" in p.name else 16)
+                                                for p in paths)
+            return ((x_train.reshape(len(y_train), 28, 28), y_train),
+                    (x_test.reshape(len(y_test), 28, 28), y_test))
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise DataError(f"Cannot read the keras dataset {cfg.name!r} from "
+                        f"{', '.join(map(str, paths))}: {exc}") from exc
+    import keras
+
+    kwargs = {"label_mode": cfg.label_mode} if cfg.name == "cifar100" else {}
+    return getattr(keras.datasets, cfg.name).load_data(**kwargs)
+
+
 @SOURCES.register("keras")
 def load_keras_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(KerasSchema, data_cfg)
@@ -68,11 +97,7 @@ def load_keras_source(data_cfg: Any) -> SourceData:
             "the .tar.gz itself under that name), set KERAS_HOME to a folder holding "
             "datasets/, or, online, set `data.download=true`."
         )
-    import keras
-
-    module = getattr(keras.datasets, cfg.name)
-    kwargs = {"label_mode": cfg.label_mode} if cfg.name == "cifar100" else {}
-    (x_train, y_train), (x_test, y_test) = module.load_data(**kwargs)
+    (x_train, y_train), (x_test, y_test) = _read(cfg, [keras_cache() / f for f in files])
     add_axis = (lambda x: x[..., None]) if x_train.ndim == 3 else (lambda x: x)
     given = {"train": (add_axis(x_train), y_train.reshape(-1).astype("int32")),
              "test": (add_axis(x_test), y_test.reshape(-1).astype("int32"))}

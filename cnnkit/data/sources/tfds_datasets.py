@@ -72,7 +72,7 @@ def _feature(features: Any, key: str | None, what: str) -> str:
     if key is None or key not in features:
         raise ConfigError(
             f"`data.{what}` names a feature the dataset does not have. Received: {key!r}. "
-            f"Features: {', '.join(features)}"
+            f"Features: {', '.join(sorted(features))}"
         )
     return key
 
