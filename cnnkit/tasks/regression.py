@@ -29,7 +29,14 @@ REGRESSION_LOSSES = ("mse", "mae", "huber")
 @TASKS.register("regression")
 class Regression(Task):
     name = "regression"
-    target_kind = "values"
+
+    @property
+    def target_kind(self) -> str:  # type: ignore[override]
+        """values, or boxes (x1, y1, x2, y2 in [0, 1]) that geometric augmentation moves."""
+        kind = str(self.option("target_kind", "values"))
+        if kind not in ("values", "boxes"):
+            raise ConfigError(f"`task.target_kind` must be values or boxes. Received: {kind!r}")
+        return kind
 
     def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
                               input_shape: list[int] | None = None) -> None:
