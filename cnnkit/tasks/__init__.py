@@ -13,7 +13,7 @@ from typing import Any
 from cnnkit.registry import Registry
 
 TASKS: Registry[type] = Registry("task", "task.name")
-TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction"]
+TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction", "density", "multitask"]
 
 
 def get_task(task_cfg: Any, run_cfg: Any = None) -> Any:

@@ -148,3 +148,9 @@ def test_bad_synthetic_configs_are_named(overrides, message):
     cfg = compose("train", [*overrides, "data.num_val=0", "data.num_test=0"])
     with pytest.raises(ConfigError, match=message):
         load_source(cfg.data)
+
+
+def test_synthetic_keys_are_checked_by_schema():
+    cfg = compose("train", ["data=signals", "+data.num_trian=4"])
+    with pytest.raises(ConfigError, match=r"`data.num_trian`"):
+        load_source(cfg.data)

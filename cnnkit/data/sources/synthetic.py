@@ -19,11 +19,12 @@ name (a dict of arrays, one per head of a multi-task model).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from cnnkit.data.sources import SOURCES, SourceData
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
 from cnnkit.data.sources.shapes import SHAPE_NAMES, SPLIT_OFFSETS, _draw
 from cnnkit.errors import ConfigError, did_you_mean
 
@@ -39,10 +40,36 @@ SIGNAL_CLASSES = ("normal", "murmur", "gallop")
 FLAT_HALF_HEIGHT = 0.85  # matches the square's half-side in `shapes`, so a cube is a cube
 
 
-def _options(cfg: Any) -> dict[str, Any]:
-    from omegaconf import DictConfig, OmegaConf
+@dataclass
+class GeneratedSchema(CommonDataSchema):
+    """Keys of every generated source (see conf/data/{shapes_multi,volumes,signals}.yaml)."""
 
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    num_train: int = 0
+    num_val: int = 0
+    num_test: int = 0
+    classes: list[str] = field(default_factory=list)
+    noise: float = 0.1
+    target: Any = "label"  # a target name, or a mapping output name -> target name
+
+
+@dataclass
+class ShapesMultiSchema(GeneratedSchema):
+    image_size: int | None = 32
+    min_shapes: int = 1
+    max_shapes: int = 6
+    sigma: float = 1.5
+
+
+@dataclass
+class VolumesSchema(GeneratedSchema):
+    volume_size: int = 16
+    spacing: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+
+
+@dataclass
+class SignalsSchema(GeneratedSchema):
+    length: int = 512
+    sample_rate: float = 250.0
 
 
 def select_targets(targets: Mapping[str, np.ndarray], spec: Any) -> Any:
@@ -66,18 +93,18 @@ def select_targets(targets: Mapping[str, np.ndarray], spec: Any) -> Any:
     return next(iter(picked.values())) if single else picked
 
 
-def _source(cfg: Any, generate: Callable[[int, int], dict[str, np.ndarray]],
-            class_names: list[str], meta: dict[str, Any]) -> SourceData:
+def _source(cfg: GeneratedSchema, generate: Callable[[int, int], dict[str, np.ndarray]],
+            meta: dict[str, Any]) -> SourceData:
     """Generate every split with `num_<split>` > 0 and select its targets."""
     splits = {}
     for split, offset in SPLIT_OFFSETS.items():
-        n = int(cfg[f"num_{split}"])
+        n = getattr(cfg, f"num_{split}")
         if n > 0:
-            sample = generate(n, int(cfg.seed) * 10 + offset)
-            splits[split] = (sample.pop("inputs"), select_targets(sample, _options(cfg)["target"]))
+            sample = generate(n, cfg.seed * 10 + offset)
+            splits[split] = (sample.pop("inputs"), select_targets(sample, cfg.target))
     if "train" not in splits:
         raise ConfigError(f"`data.num_train` must be a positive integer. Received: {cfg.num_train}")
-    return SourceData(splits=splits, class_names=class_names, value_max=1.0, meta=meta)
+    return SourceData(splits=splits, class_names=cfg.classes, value_max=1.0, meta=meta)
 
 
 def _require_size(key: str, value: int, minimum: int) -> int:
@@ -151,22 +178,22 @@ def generate_scenes(n: int, image_size: int, classes: list[str], min_shapes: int
 
 
 @SOURCES.register("shapes_multi")
-def load_shapes_multi_source(cfg: Any) -> SourceData:
-    classes = _check_names("data.classes", [str(c) for c in cfg.classes], SHAPE_NAMES)
-    size = _require_size("data.image_size", int(cfg.image_size), 16)
-    low, high = int(cfg.min_shapes), int(cfg.max_shapes)
+def load_shapes_multi_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(ShapesMultiSchema, data_cfg)
+    classes = _check_names("data.classes", cfg.classes, SHAPE_NAMES)
+    size = _require_size("data.image_size", int(cfg.image_size or 0), 16)
+    low, high = cfg.min_shapes, cfg.max_shapes
     if not 0 <= low <= high:
         raise ConfigError(
             "`data.min_shapes` and `data.max_shapes` must satisfy 0 <= min_shapes <= max_shapes. "
             f"Received: {low}, {high}"
         )
-    if float(cfg.sigma) <= 0:
+    if cfg.sigma <= 0:
         raise ConfigError(f"`data.sigma` must be a positive number. Received: {cfg.sigma}")
     return _source(
         cfg,
-        lambda n, seed: generate_scenes(n, size, classes, low, high, float(cfg.noise),
-                                        float(cfg.sigma), seed),
-        classes, {"description": "procedural scenes of several shapes"},
+        lambda n, seed: generate_scenes(n, size, classes, low, high, cfg.noise, cfg.sigma, seed),
+        {"description": "procedural scenes of several shapes"},
     )
 
 
@@ -219,14 +246,15 @@ def generate_volumes(n: int, size: int, classes: list[str], noise: float,
 
 
 @SOURCES.register("volumes")
-def load_volumes_source(cfg: Any) -> SourceData:
-    classes = _check_names("data.classes", [str(c) for c in cfg.classes], SOLIDS)
-    size = _require_size("data.volume_size", int(cfg.volume_size), 8)
-    spacing = [float(s) for s in cfg.spacing]
+def load_volumes_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(VolumesSchema, data_cfg)
+    classes = _check_names("data.classes", cfg.classes, SOLIDS)
+    size = _require_size("data.volume_size", cfg.volume_size, 8)
+    spacing = cfg.spacing
     if len(spacing) != 3 or min(spacing) <= 0:
         raise ConfigError(f"`data.spacing` must be three positive numbers (mm). Received: {spacing}")
     return _source(
-        cfg, lambda n, seed: generate_volumes(n, size, classes, float(cfg.noise), seed), classes,
+        cfg, lambda n, seed: generate_volumes(n, size, classes, cfg.noise, seed),
         {"description": "procedural 3D solids", "affine": volume_affine(spacing, size).tolist(),
          "axes": "xyz"},
     )
@@ -269,13 +297,14 @@ def generate_signals(n: int, length: int, classes: list[str], sample_rate: float
 
 
 @SOURCES.register("signals")
-def load_signals_source(cfg: Any) -> SourceData:
-    classes = _check_names("data.classes", [str(c) for c in cfg.classes], SIGNAL_CLASSES)
-    length = _require_size("data.length", int(cfg.length), 32)
-    rate = float(cfg.sample_rate)
+def load_signals_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(SignalsSchema, data_cfg)
+    classes = _check_names("data.classes", cfg.classes, SIGNAL_CLASSES)
+    length = _require_size("data.length", cfg.length, 32)
+    rate = cfg.sample_rate
     if rate <= 0:
         raise ConfigError(f"`data.sample_rate` must be a positive number. Received: {rate}")
     return _source(
-        cfg, lambda n, seed: generate_signals(n, length, classes, rate, float(cfg.noise), seed),
-        classes, {"description": "procedural heart sounds", "sample_rate": rate},
+        cfg, lambda n, seed: generate_signals(n, length, classes, rate, cfg.noise, seed),
+        {"description": "procedural heart sounds", "sample_rate": rate},
     )
