@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cnnkit.data.augment import build_augmentation, needs_one_hot
 from cnnkit.data.pipeline import Preprocessing, as_dataset, build_pipeline, example_shape
 from cnnkit.data.sources import SourceData, load_source
 
@@ -17,14 +18,22 @@ class PreparedData:
     preprocessing: Preprocessing
     data_cfg: Any
     seed: int
+    target_kind: Any = "label"  # the task's, so targets are resized and augmented with inputs
+    augmentation: Any = None  # `augment` config built for `target_kind`; used when training
+    one_hot: bool = False  # labels as one-hot vectors (mixup/cutmix need soft labels)
 
     def dataset(self, split: str, training: bool = False, target_fn: Any = None,
                 augment_fn: Any = None) -> Any:
+        """`augment_fn` replaces the configured augmentation (training only)."""
         cfg = self.data_cfg
+        augment = augment_fn if augment_fn is not None else self.augmentation
+        classes = self.preprocessing.class_names
         return build_pipeline(
             self.source.split(split), self.preprocessing, int(cfg.batch_size), training,
-            self.seed, target_fn=target_fn, augment_fn=augment_fn if training else None,
+            self.seed, target_fn=target_fn, augment_fn=augment if training else None,
             cache=bool(cfg.get("cache", True)), shuffle_buffer=int(cfg.get("shuffle_buffer", 2048)),
+            target_kind=self.target_kind,
+            num_classes=len(classes) if self.one_hot and classes else None,
         )
 
     def has_split(self, split: str) -> bool:
@@ -52,7 +61,19 @@ def prepare_data(cfg: Any, input_shape: list[int] | None = None,
             normalize=str(cfg.data.get("normalize", "standardize")),
             class_names=source.class_names,
         ).fit(train)
-    return PreparedData(source, preprocessing, cfg.data, int(cfg.seed))
+    kind = task_target_kind(cfg)
+    return PreparedData(source, preprocessing, cfg.data, int(cfg.seed), kind,
+                        build_augmentation(cfg.get("augment"), kind, int(cfg.seed)),
+                        kind == "label" and needs_one_hot(cfg.get("augment")))
+
+
+def task_target_kind(cfg: Any) -> Any:
+    """What the configured task's targets are ("label" without a task)."""
+    if cfg.get("task") is None:
+        return "label"
+    from cnnkit.tasks import get_task
+
+    return get_task(cfg.task, cfg).target_kind
 
 
 def peek(cfg: Any) -> tuple[list[int], list[str] | None]:

@@ -3,11 +3,16 @@
 `Preprocessing` is everything needed to turn a raw example into a model input. It is fitted on
 the training split (normalisation statistics), saved to the run directory as
 `preprocessing.json`, and reapplied unchanged by evaluate and predict.
+
+Training data are augmented in [0, 1] units (so gamma, brightness and erasing mean the same on
+every dataset) and standardised afterwards. An `Augmentation` (cnnkit/data/augment.py) is applied
+to whole batches with per-example random parameters, which is the same as augmenting each example
+before batching but launches each op once per batch instead of once per example.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -44,11 +49,27 @@ class Preprocessing:
 
         x = tf.cast(x, tf.float32) / float(self.value_max)
         target = self.target_shape
-        if len(target) == 3:  # 2D images: resize and adapt channels
-            if x.shape[-3:-1] != tuple(target[:2]):
-                x = tf.image.resize(x, target[:2], method="bilinear", antialias=True)
+        if len(target) in (3, 4):  # 2D images and 3D volumes: resize and adapt channels
+            x = resize_to(x, target[:-1], "bilinear")
             x = adapt_channels(x, int(target[-1]))
         return x
+
+    def prepare_target(self, y: Any, kind: Any) -> Any:
+        """A raw target of `kind` ready for the model's spatial size.
+
+        Masks are resized with nearest neighbour (class indices stay class indices), "image"
+        targets (clean images) are scaled and resized like inputs but never standardised, boxes
+        (normalised x1, y1, x2, y2), labels and values are unchanged. A dict of kinds (multi-task)
+        prepares each head of a dict target.
+        """
+        if isinstance(kind, Mapping):
+            return {head: self.prepare_target(value, kind.get(head, "values"))
+                    for head, value in y.items()}
+        if kind == "mask":
+            return resize_to(y, self.target_shape[:-1], "nearest")
+        if kind == "image":
+            return self.scale_and_shape(y)
+        return y
 
     def normalize_fn(self, x: Any) -> Any:
         import tensorflow as tf
@@ -88,6 +109,43 @@ class Preprocessing:
         self.mean = mean.tolist()
         self.std = np.where(std < 1e-7, 1.0, std).tolist()
         return self
+
+
+def resize_spatial(t: Any, size: list[int], method: str, antialias: bool = False) -> Any:
+    """Resize the spatial axes of a batch (B, *spatial, C) to `size` (1, 2 or 3 axes).
+
+    tf.image.resize does 2D; 1D adds a unit axis and 3D resizes (H, W) then D, which is the
+    separable (trilinear, tricubic or nearest) resize. Nearest keeps the dtype.
+    """
+    import tensorflow as tf
+
+    size = [int(s) for s in size]
+    shape = [int(d) for d in t.shape[1:-1]]
+    if shape == size:
+        return t
+    if len(size) == 1:
+        return tf.image.resize(t[:, :, None], [size[0], 1], method, antialias=antialias)[:, :, 0]
+    if len(size) == 2:
+        return tf.image.resize(t, size, method, antialias=antialias)
+    (d, h, w), channels = shape, int(t.shape[-1])
+    t = tf.reshape(t, [-1, h, w, channels])
+    t = tf.image.resize(t, size[1:], method, antialias=antialias)
+    t = tf.transpose(tf.reshape(t, [-1, d, size[1], size[2], channels]), [0, 2, 1, 3, 4])
+    t = tf.reshape(t, [-1, d, size[2], channels])
+    t = tf.image.resize(t, [size[0], size[2]], method, antialias=antialias)
+    t = tf.reshape(t, [-1, size[1], size[0], size[2], channels])
+    return tf.transpose(t, [0, 2, 1, 3, 4])
+
+
+def resize_to(x: Any, size: list[int], method: str) -> Any:
+    """One example (*spatial, C) or a batch of them, resized to `size` (antialiased when
+    shrinking, except with nearest neighbour)."""
+    single = x.shape.rank == len(size) + 1
+    batch = x[None] if single else x
+    if [int(d) for d in batch.shape[1:-1]] == [int(s) for s in size]:
+        return x
+    out = resize_spatial(batch, size, method, antialias=method != "nearest")
+    return out[0] if single else out
 
 
 def adapt_channels(x: Any, channels: int) -> Any:
@@ -131,22 +189,48 @@ def build_pipeline(
     training: bool,
     seed: int,
     target_fn: Callable[[Any], Any] | None = None,
-    augment_fn: Callable[[Any, Any], Any] | None = None,
+    augment_fn: Any = None,
     cache: bool = True,
     shuffle_buffer: int = 2048,
+    target_kind: Any = "label",
+    num_classes: int | None = None,
 ) -> Any:
-    """A batched, prefetched dataset of (model input, target) for one split."""
+    """A batched, prefetched dataset of (model input, target) for one split.
+
+    `augment_fn` (training only): an `Augmentation` (applied per batch with per-example random
+    parameters drawn from a seeded stream) or any per-example function (x, y) -> (x, y). Its
+    input is in [0, 1]; standardisation follows it. `num_classes`: one-hot (float) labels, for
+    losses that take soft labels (mixup, cutmix).
+    """
     import tensorflow as tf
 
     autotune = tf.data.AUTOTUNE
     target_fn = target_fn or (lambda y: y)
-    ds = as_dataset(split).map(
-        lambda x, y: (preprocessing(x), target_fn(y)), num_parallel_calls=autotune
-    )
+    if augment_fn is not None and getattr(augment_fn, "where", "pipeline") == "model":
+        augment_fn = None  # the model augments its own inputs
+    augmenting = training and augment_fn is not None
+
+    def prepare(x: Any, y: Any) -> tuple[Any, Any]:
+        x = preprocessing.scale_and_shape(x)
+        y = target_fn(preprocessing.prepare_target(y, target_kind))
+        if num_classes and target_kind == "label" and y.shape.rank == 0:
+            y = tf.one_hot(tf.cast(y, tf.int32), int(num_classes))
+        return (x if augmenting else preprocessing.normalize_fn(x)), y
+
+    ds = as_dataset(split).map(prepare, num_parallel_calls=autotune)
     if cache:
         ds = ds.cache()
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        if augment_fn is not None:
-            ds = ds.map(augment_fn, num_parallel_calls=autotune)
-    return ds.batch(batch_size).prefetch(autotune)
+    if augmenting and not hasattr(augment_fn, "apply_batch"):
+        ds = ds.map(augment_fn, num_parallel_calls=autotune)
+    ds = ds.batch(batch_size)
+    if augmenting and hasattr(augment_fn, "apply_batch"):
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(
+            lambda xy, s: augment_fn.apply_batch(*xy, seed=tf.stack([s, tf.constant(seed, tf.int64)])),
+            num_parallel_calls=autotune,
+        )
+    if augmenting:
+        ds = ds.map(lambda x, y: (preprocessing.normalize_fn(x), y), num_parallel_calls=autotune)
+    return ds.prefetch(autotune)

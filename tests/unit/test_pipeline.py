@@ -1,0 +1,134 @@
+"""The tf.data pipeline: targets prepared by kind, augmentation seeded and training-only,
+standardisation after augmentation, one-hot labels for mixup."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from cnnkit.data.augment import build_augmentation
+from cnnkit.data.pipeline import Preprocessing, build_pipeline, resize_spatial
+
+
+def preprocessing(raw: list[int], target: list[int], normalize: str = "rescale") -> Preprocessing:
+    return Preprocessing(raw_shape=raw, target_shape=target, value_max=255.0, normalize=normalize,
+                         mean=[100.0 / 255], std=[50.0 / 255], class_names=["a", "b", "c"])
+
+
+def test_masks_resize_with_nearest_neighbour_and_keep_their_dtype() -> None:
+    mask = np.zeros((8, 8, 1), "uint8")
+    mask[2:5, 2:6] = 2
+    mask[5:, :3] = 1
+    out = preprocessing([8, 8, 1], [16, 16, 1]).prepare_target(tf.constant(mask), "mask")
+    assert out.shape == (16, 16, 1) and out.dtype == tf.uint8
+    np.testing.assert_array_equal(out.numpy(), mask.repeat(2, 0).repeat(2, 1))
+
+
+def test_volume_masks_resize_along_all_three_axes() -> None:
+    mask = np.arange(2 * 3 * 4).reshape(2, 3, 4, 1).astype("int32")
+    out = preprocessing([2, 3, 4, 1], [4, 6, 8, 1]).prepare_target(tf.constant(mask), "mask")
+    np.testing.assert_array_equal(out.numpy(), mask.repeat(2, 0).repeat(2, 1).repeat(2, 2))
+
+
+def test_image_targets_are_scaled_and_resized_but_not_standardised() -> None:
+    prep = preprocessing([4, 4, 1], [8, 8, 1], normalize="standardize")
+    clean = np.full((4, 4, 1), 255.0, "float32")
+    out = prep.prepare_target(tf.constant(clean), "image")
+    assert out.shape == (8, 8, 1)
+    np.testing.assert_allclose(out.numpy(), 1.0)  # [0, 1], not (1 - mean) / std
+
+
+def test_labels_boxes_and_values_pass_unchanged_also_inside_dicts() -> None:
+    prep = preprocessing([4, 4, 1], [8, 8, 1])
+    boxes = tf.constant([0.1, 0.2, 0.5, 0.6])
+    np.testing.assert_array_equal(prep.prepare_target(boxes, "boxes").numpy(), boxes.numpy())
+    out = prep.prepare_target({"box": boxes, "seg": tf.zeros((4, 4, 1), tf.int32)},
+                              {"box": "boxes", "seg": "mask"})
+    assert out["seg"].shape == (8, 8, 1)
+    np.testing.assert_array_equal(out["box"].numpy(), boxes.numpy())
+
+
+def test_resize_spatial_handles_signals() -> None:
+    signal = tf.reshape(tf.range(4, dtype=tf.float32), [1, 4, 1])
+    assert resize_spatial(signal, [8], "bilinear").shape == (1, 8, 1)
+
+
+def segmentation_split(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    masks = np.zeros((n, 16, 16, 1), "int32")
+    for i in range(n):
+        r, c = rng.integers(0, 8, size=2)
+        masks[i, r : r + 6, c : c + 4] = 1 + i % 2
+    return (masks * 100).astype("float32"), masks
+
+
+def augmented_pipeline(seed: int) -> tf.data.Dataset:
+    aug = build_augmentation({"transforms": [{"name": "rotation", "p": 1.0, "degrees": 30,
+                                              "interpolation": "nearest"},
+                                             {"name": "flip", "p": 0.5}]}, "mask", seed)
+    return build_pipeline(segmentation_split(), preprocessing([16, 16, 1], [16, 16, 1]), 8,
+                          training=True, seed=seed, augment_fn=aug, target_kind="mask")
+
+
+def test_strong_augmentation_keeps_static_shapes_for_the_model() -> None:
+    import yaml
+
+    from tests.unit.test_augment import CONF
+
+    aug = build_augmentation(yaml.safe_load((CONF / "strong.yaml").read_text()), "mask", 0)
+    ds = build_pipeline(segmentation_split(), preprocessing([16, 16, 1], [16, 16, 1]), 8,
+                        training=True, seed=0, augment_fn=aug, target_kind="mask")
+    assert [spec.shape.as_list() for spec in ds.element_spec] == [[None, 16, 16, 1]] * 2
+
+
+def epochs(ds: tf.data.Dataset, n: int = 2) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    return [[(x.numpy(), y.numpy()) for x, y in ds] for _ in range(n)]
+
+
+def test_augmented_training_pipeline_is_reproducible_and_moves_masks() -> None:
+    first, again = epochs(augmented_pipeline(3)), epochs(augmented_pipeline(3))
+    for epoch_a, epoch_b in zip(first, again, strict=True):
+        for (xa, ya), (xb, yb) in zip(epoch_a, epoch_b, strict=True):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    # a new epoch draws new parameters; masks still sit under the drawn shapes
+    assert not np.array_equal(first[0][0][0], first[1][0][0])
+    for x, y in first[0]:
+        np.testing.assert_allclose(x, y * 100 / 255, atol=1e-6)
+    assert not np.array_equal(epochs(augmented_pipeline(4), 1)[0][0][0], first[0][0][0])
+
+
+def test_evaluation_pipelines_are_never_augmented_and_are_standardised() -> None:
+    x, y = segmentation_split()
+    prep = preprocessing([16, 16, 1], [16, 16, 1], normalize="standardize")
+    aug = build_augmentation({"transforms": [{"name": "flip", "p": 1.0}]}, "mask", 0)
+    ds = build_pipeline((x, y), prep, 8, training=False, seed=0, augment_fn=aug, target_kind="mask")
+    batch_x, batch_y = next(iter(ds))
+    np.testing.assert_array_equal(batch_y.numpy(), y[:8])
+    np.testing.assert_allclose(batch_x.numpy(), (x[:8] / 255 - 100 / 255) / (50 / 255), atol=1e-5)
+
+
+def test_training_standardises_after_augmenting() -> None:
+    x = np.full((8, 4, 4, 1), 255.0, "float32")
+    prep = preprocessing([4, 4, 1], [4, 4, 1], normalize="standardize")
+    # brightness in [0, 1] units before standardisation: +0.1 -> +0.1 / std afterwards
+    aug = build_augmentation({"transforms": [{"name": "brightness", "p": 1.0, "delta": [0.1, 0.1]}]},
+                             "label", 0)
+    ds = build_pipeline((x, np.zeros(8, "int32")), prep, 8, training=True, seed=0, augment_fn=aug)
+    batch_x, _ = next(iter(ds))
+    np.testing.assert_allclose(batch_x.numpy(), (1.1 - 100 / 255) / (50 / 255), atol=1e-4)
+
+
+def test_mixup_pipelines_get_soft_one_hot_labels() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(16, 8, 8, 1)).astype("float32")
+    y = np.arange(16) % 3
+    aug = build_augmentation({"transforms": [{"name": "mixup", "p": 1.0}]}, "label", 0)
+    prep = preprocessing([8, 8, 1], [8, 8, 1])
+    train = build_pipeline((x, y), prep, 8, True, 0, augment_fn=aug, num_classes=3)
+    val = build_pipeline((x, y), prep, 8, False, 0, num_classes=3)
+    _, soft = next(iter(train))
+    _, hard = next(iter(val))
+    assert soft.shape == (8, 3) and hard.shape == (8, 3)
+    np.testing.assert_allclose(soft.numpy().sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(hard.numpy(), np.eye(3)[y[:8]])
