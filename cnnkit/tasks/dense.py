@@ -60,8 +60,13 @@ def fully_convolutional(model: Any) -> Any | None:
         inputs[0]["config"]["batch_shape"] = [shape[0], *([None] * (len(shape) - 2)), shape[-1]]
         flexible = keras.Model.from_config(config)
         flexible.set_weights(model.get_weights())
+        # a flatten/dense head may still build; it fails (or loses the grid) on another size
+        probe = np.zeros((1, *(2 * int(n) for n in shape[1:-1]), shape[-1]), "float32")
+        out_shape = tuple(np.shape(flexible(probe)))
+        if len(out_shape) != len(shape) or out_shape[1:-1] != probe.shape[1:-1]:
+            return None
         return flexible
-    except (KeyError, TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - any failure to rebuild or run means "not convolutional"
         return None
 
 
