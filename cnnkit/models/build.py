@@ -19,6 +19,8 @@ def _build_spec_model(model_cfg: Any) -> Any:
         list(model_cfg.input_shape),
         outputs=model_cfg.get("outputs"),
         name=str(model_cfg.get("name") or "model"),
+        blocks=model_cfg.get("blocks"),
+        rank=model_cfg.get("rank"),
     )
 
 
