@@ -31,7 +31,7 @@ from cnnkit.registry import Registry
 TRANSFORMS: Registry[type] = Registry("augmentation transform", "augment.transforms[].name")
 WHERE = ("pipeline", "model")
 TOP_LEVEL_KEYS = ("transforms", "where")
-TARGET_KINDS = ("label", "mask", "boxes", "values", "image")
+TARGET_KINDS = ("label", "mask", "boxes", "values", "image", "input")
 FILL_MODES = ("reflect", "constant", "nearest", "wrap")
 INTERPOLATIONS = ("bilinear", "nearest")
 RANK_NAMES = {1: "1D signals", 2: "2D images", 3: "3D volumes"}
@@ -818,7 +818,7 @@ class Augmentation:
         if isinstance(kind, Mapping):
             return {head: self._move(value, kind.get(head, "values"), transform, params, shape)
                     for head, value in y.items()}
-        if kind in ("mask", "image"):
+        if kind in ("mask", "image", "input"):
             if [int(d) for d in y.shape[1:-1]] != shape:
                 raise DataError(f"A {kind} target of shape {tuple(y.shape[1:])} does not match its "
                                 f"input's spatial shape {tuple(shape)}.")
@@ -904,7 +904,7 @@ def _check_compatible(transform: Transform, kinds: list[str], where: str, key: s
     if where == "model" and transform.kind == "batch":
         raise ConfigError(f"`{key}.name`: {transform.name} mixes labels and cannot run inside the "
                           "model. Use augment.where=pipeline.")
-    if where == "model" and transform.kind == "geometric" and set(kinds) & {"mask", "boxes", "image"}:
+    if where == "model" and transform.kind == "geometric" and set(kinds) & {"mask", "boxes", "image", "input"}:
         raise ConfigError(f"`{key}.name`: augment.where=model transforms inputs only, but "
                           f"{transform.name} must also move the {', '.join(kinds)} targets. "
                           "Use augment.where=pipeline.")

@@ -58,7 +58,8 @@ class Preprocessing:
         """A raw target of `kind` ready for the model's spatial size.
 
         Masks are resized with nearest neighbour (class indices stay class indices), "image"
-        targets (clean images) are scaled and resized like inputs but never standardised, boxes
+        targets (clean images) and "input" targets (autoencoders: the input itself) are scaled
+        and resized like inputs but never standardised, boxes
         (normalised x1, y1, x2, y2), labels and values are unchanged. A dict of kinds (multi-task)
         prepares each head of a dict target.
         """
@@ -67,7 +68,7 @@ class Preprocessing:
                     for head, value in y.items()}
         if kind == "mask":
             return resize_to(y, self.target_shape[:-1], "nearest")
-        if kind == "image":
+        if kind in ("image", "input"):
             return self.scale_and_shape(y)
         return y
 
@@ -211,6 +212,8 @@ def build_pipeline(
     augmenting = training and augment_fn is not None
 
     def prepare(x: Any, y: Any) -> tuple[Any, Any]:
+        if target_kind == "input":  # autoencoders: the target is the input itself
+            y = x
         x = preprocessing.scale_and_shape(x)
         y = target_fn(preprocessing.prepare_target(y, target_kind))
         if num_classes and target_kind == "label" and y.shape.rank == 0:

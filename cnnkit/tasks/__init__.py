@@ -13,7 +13,8 @@ from typing import Any
 from cnnkit.registry import Registry
 
 TASKS: Registry[type] = Registry("task", "task.name")
-TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction", "density", "multitask"]
+TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction", "density", "multitask",
+                "autoencoder"]
 
 
 def get_task(task_cfg: Any, run_cfg: Any = None) -> Any:

@@ -95,6 +95,12 @@ class MultiTask(Task):
         self.weights: dict[str, float] = {}
         for head, value in heads.items():
             self.heads[str(head)] = get_task(head_config(str(head), value), run_cfg)
+            if self.heads[str(head)].target_kind == "input":
+                raise ConfigError(
+                    f"`task.heads.{head}.task`: an autoencoder reconstructs the whole input and "
+                    "cannot be one head of several. Expected a task with its own data target, "
+                    "e.g. reconstruction with data target denoise."
+                )
             weight = value.get("weight", 1.0)
             if not isinstance(weight, int | float) or weight < 0:
                 raise ConfigError(
@@ -125,7 +131,7 @@ class MultiTask(Task):
                 f"outputs: {', '.join(outputs)}. Expected `model.outputs` to list the head names "
                 f"{list(self.heads)}.{did_you_mean(head, outputs)}"
             )
-        return keras.Model(model.inputs, outputs[head], name=f"{model.name}_{head}")
+        return keras.Model(model.input, outputs[head], name=f"{model.name}_{head}")
 
     # --- training -----------------------------------------------------------------------------
 

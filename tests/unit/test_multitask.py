@@ -124,6 +124,7 @@ def test_a_head_missing_from_the_model_outputs_is_named():
         ({"a": {"task": "segmentaton"}}, r"`task.heads.a.task`.*Did you mean: segmentation"),
         ({"a": {"task": "multitask"}}, r"`task.heads.a.task` names an unknown single task"),
         ({"a": {"task": "density", "weight": -1}}, r"`task.heads.a.weight` must be a number >= 0"),
+        ({"a": {"task": "autoencoder"}}, r"`task.heads.a.task`: an autoencoder reconstructs"),
     ],
 )
 def test_bad_heads_are_named(heads, message):

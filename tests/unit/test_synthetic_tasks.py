@@ -84,3 +84,55 @@ def test_density_model_config_and_errors():
         density_task(loss="dice").loss(identity_model())
     with pytest.raises(ConfigError, match=r"`task.scale` must be a positive number. Received: 0"):
         density_task(scale=0).target_fn()
+
+
+def tiny_autoencoder(size: int = 8) -> keras.Model:
+    inputs = keras.Input((size, size, 1))
+    code = keras.layers.Dense(3, name="bottleneck")(keras.layers.Flatten()(inputs))
+    flat = keras.layers.Dense(size * size, activation="sigmoid")(code)
+    return keras.Model(inputs, keras.layers.Reshape((size, size, 1))(flat))
+
+
+def autoencoder_task(**options) -> object:
+    return get_task(OmegaConf.create({"name": "autoencoder", "output_format": "npy", **options}))
+
+
+def test_autoencoder_targets_are_the_inputs_scaled_to_unit_range():
+    from cnnkit.data.pipeline import Preprocessing, build_pipeline
+
+    x = np.arange(2 * 4 * 4, dtype="float32").reshape(2, 4, 4, 1)  # raw values 0..31
+    prep = Preprocessing([4, 4, 1], [4, 4, 1], value_max=32.0).fit(
+        tf.data.Dataset.from_tensor_slices((x, np.zeros(2))))
+    task = autoencoder_task()
+    inputs, targets = next(iter(build_pipeline((x, np.array([3, 5])), prep, 2, False, 0,
+                                               target_fn=task.target_fn(),
+                                               target_kind=task.target_kind)))
+    assert np.allclose(targets, x / 32.0)  # the input in [0, 1], whatever the labels were
+    assert abs(float(np.mean(inputs))) < 1e-5  # while the model input is standardised
+
+
+def test_autoencoder_writes_reconstructions_and_embeddings(tmp_path):
+    from cnnkit.data.pipeline import Preprocessing
+    from cnnkit.tasks.dense import InputInfo
+
+    task = autoencoder_task()
+    model = tiny_autoencoder()
+    raw = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
+    outputs = task.predict_samples(model, raw, Preprocessing([8, 8, 1], [8, 8, 1], 1.0, "none"))
+    code = model.get_layer("bottleneck").output  # the same layer, read directly
+    direct = keras.Model(model.input, code).predict(raw, verbose=0)
+    assert np.allclose(outputs.embeddings, direct, atol=1e-6)
+    task.write_predictions(outputs, ["a", "b"], None, tmp_path,
+                           [InputInfo("a", (8, 8)), InputInfo("b", (8, 8))])
+    assert np.load(tmp_path / "a.npy").shape == (8, 8, 1)
+    with open(tmp_path / "embeddings.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["id", "e0", "e1", "e2"] and [r[0] for r in rows[1:]] == ["a", "b"]
+    assert np.allclose([float(v) for v in rows[2][1:]], direct[1], atol=1e-4)
+    assert np.allclose(np.load(tmp_path / "embeddings.npy"), direct, atol=1e-6)
+
+
+def test_autoencoder_names_a_missing_embedding_layer():
+    task = autoencoder_task(embedding_layer="bottlenek")
+    with pytest.raises(ConfigError, match=r"`task.embedding_layer`.*'bottlenek'.*Did you mean: bottleneck"):
+        task.loss(tiny_autoencoder())
