@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +82,19 @@ def test_keras_mnist_is_read_from_the_cache_even_when_re_saved(tmp_path, monkeyp
     assert {k: v[0].shape for k, v in data.splits.items()} == {
         "train": (54000, 28, 28, 1), "val": (6000, 28, 28, 1), "test": (10000, 28, 28, 1)}
     assert data.value_max == 255 and data.class_names[9] == "9"
+
+
+def test_check_source_fails_before_tensorflow_is_imported(tmp_path):
+    """Commands call check_source first: a missing dataset must not wait for TensorFlow."""
+    code = f"""
+import sys
+from cnnkit.config.compose import compose
+from cnnkit.data.sources import check_source
+cfg = compose("train", ["data=tfds", "data.name=mnist", "data.data_dir={tmp_path}"])
+try:
+    check_source(cfg.data)
+except Exception as error:
+    print(type(error).__name__, "tensorflow" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["DataError", "False"], out.stderr

@@ -65,7 +65,38 @@ SOURCE_MODULES = [
     "keras_datasets", "nifti",
 ]
 
+# Source name -> a check that needs no TensorFlow (files present, keys valid): run first, so a
+# missing dataset fails in a second rather than after TensorFlow has loaded.
+SOURCE_CHECKS: dict[str, Callable[[Any], None]] = {}
+
 S = TypeVar("S")
+
+
+def preflight(name: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Decorator registering the fast check of source `name`."""
+
+    def add(check: Callable[[Any], None]) -> Callable[[Any], None]:
+        SOURCE_CHECKS[name] = check
+        return check
+
+    return add
+
+
+def _import_sources() -> None:
+    for module in SOURCE_MODULES:
+        importlib.import_module(f"cnnkit.data.sources.{module}")
+
+
+def check_source(data_cfg: Any) -> None:
+    """Fail fast, before TensorFlow is imported, when the configured data cannot be found.
+
+    Commands call this first; `load_source` calls it too.
+    """
+    _import_sources()
+    name = str(data_cfg.source)
+    SOURCES.get(name)  # an unknown source name is reported here, with suggestions
+    if name in SOURCE_CHECKS:
+        SOURCE_CHECKS[name](data_cfg)
 
 
 def typed_data_config(schema: type[S], data_cfg: Any) -> S:
@@ -88,6 +119,5 @@ def typed_data_config(schema: type[S], data_cfg: Any) -> S:
 
 def load_source(data_cfg: Any) -> SourceData:
     """Load the raw splits of the source named by `data.source`."""
-    for module in SOURCE_MODULES:
-        importlib.import_module(f"cnnkit.data.sources.{module}")
+    check_source(data_cfg)
     return SOURCES.get(str(data_cfg.source))(data_cfg)

@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.images import load_labelled_files
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.data.sources.folder import mask_class_names
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
 from cnnkit.errors import ConfigError, DataError
@@ -37,7 +43,7 @@ class CsvSchema(CommonDataSchema):
 def read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows of a CSV file (delimiter sniffed: comma, semicolon or tab)."""
     if not path.is_file():
-        raise DataError(f"`data.path` is not a file. Received: {str(path)!r}")
+        raise DataError(f"No such CSV file: {path}")
     text = path.read_text(encoding="utf-8-sig")
     try:
         dialect: Any = csv.Sniffer().sniff(text.splitlines()[0] if text else "", ",;\t")
@@ -94,12 +100,24 @@ def _natural(name: str) -> tuple:
     return (0, int(name), "") if name.lstrip("-").isdigit() else (1, 0, name)
 
 
-@SOURCES.register("csv")
-def load_csv_source(data_cfg: Any) -> SourceData:
-    cfg = typed_data_config(CsvSchema, data_cfg)
+def table_path(cfg: CsvSchema) -> Path:
     if not cfg.path:
         raise ConfigError("`data.path` is required: the CSV file listing the images.")
     path = Path(cfg.path).expanduser()
+    if not path.is_file():
+        raise DataError(f"`data.path` is not a file. Received: {str(path)!r}")
+    return path
+
+
+@preflight("csv")
+def check_csv(data_cfg: Any) -> None:
+    table_path(typed_data_config(CsvSchema, data_cfg))
+
+
+@SOURCES.register("csv")
+def load_csv_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(CsvSchema, data_cfg)
+    path = table_path(cfg)
     header, rows = read_table(path)
     base = path.parent
     files = [base / row[table_column(header, cfg.path_column, "data.path_column", path)].strip()

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images, load_labelled_files
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
 from cnnkit.errors import ConfigError, DataError
 
@@ -110,6 +116,11 @@ def mask_class_names(splits: dict[str, Any], classes: list[str] | None,
                     f"the {len(classes)} classes of `data.classes` ({', '.join(classes)})."
                 )
     return list(classes)
+
+
+@preflight("folder")
+def check_folder(data_cfg: Any) -> None:
+    existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
 @SOURCES.register("folder")

@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.data.splits import assemble_splits
 from cnnkit.errors import ConfigError, DataError
 
@@ -61,11 +67,12 @@ def _idx(path: Path, offset: int) -> np.ndarray:
 
 def _read(cfg: KerasSchema, paths: list[Path]) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     """((x_train, y_train), (x_test, y_test)) as keras.datasets returns them."""
+    local = all(p.is_file() for p in paths)  # else data.download is true: Keras fetches them
     try:
-        if cfg.name == "mnist":
+        if local and cfg.name == "mnist":
             with np.load(paths[0], allow_pickle=False) as f:
                 return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-        if cfg.name == "fashion_mnist":
+        if local and cfg.name == "fashion_mnist":
             y_train, x_train, y_test, x_test = (_idx(p, 8 if "labels" in p.name else 16)
                                                 for p in paths)
             return ((x_train.reshape(len(y_train), 28, 28), y_train),
@@ -79,15 +86,14 @@ def _read(cfg: KerasSchema, paths: list[Path]) -> tuple[tuple[Any, Any], tuple[A
     return getattr(keras.datasets, cfg.name).load_data(**kwargs)
 
 
-@SOURCES.register("keras")
-def load_keras_source(data_cfg: Any) -> SourceData:
-    cfg = typed_data_config(KerasSchema, data_cfg)
+def cached_files(cfg: KerasSchema) -> list[Path]:
+    """The dataset's files in the Keras cache; raises, naming them, when missing and offline."""
     if cfg.name not in DATASETS:
         from cnnkit.errors import did_you_mean
 
         raise ConfigError(f"`data.name` names an unknown keras dataset. Received: {cfg.name!r}. "
                           f"Expected one of: {', '.join(DATASETS)}.{did_you_mean(cfg.name, DATASETS)}")
-    files, origin, class_names = DATASETS[cfg.name]
+    files, origin, _ = DATASETS[cfg.name]
     missing = [f for f in files if not (keras_cache() / f).is_file()]
     if missing and not cfg.download:
         raise DataError(
@@ -97,11 +103,24 @@ def load_keras_source(data_cfg: Any) -> SourceData:
             "the .tar.gz itself under that name), set KERAS_HOME to a folder holding "
             "datasets/, or, online, set `data.download=true`."
         )
-    (x_train, y_train), (x_test, y_test) = _read(cfg, [keras_cache() / f for f in files])
+    return [keras_cache() / f for f in files]
+
+
+@preflight("keras")
+def check_keras(data_cfg: Any) -> None:
+    cached_files(typed_data_config(KerasSchema, data_cfg))
+
+
+@SOURCES.register("keras")
+def load_keras_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(KerasSchema, data_cfg)
+    paths = cached_files(cfg)
+    (x_train, y_train), (x_test, y_test) = _read(cfg, paths)
     add_axis = (lambda x: x[..., None]) if x_train.ndim == 3 else (lambda x: x)
     given = {"train": (add_axis(x_train), y_train.reshape(-1).astype("int32")),
              "test": (add_axis(x_test), y_test.reshape(-1).astype("int32"))}
     splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    class_names = DATASETS[cfg.name][2]
     if class_names is None:
         class_names = [str(i) for i in range(int(np.max(y_train)) + 1)]
     return SourceData(splits=splits, class_names=class_names, value_max=255.0,

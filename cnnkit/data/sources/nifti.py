@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.images import BadImage, binary_to_index, decode_all
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
 from cnnkit.data.sources.folder import existing_dir, mask_class_names, split_folders
 from cnnkit.data.splits import assemble_splits
@@ -147,6 +153,13 @@ def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any,
     if missing:
         raise DataError(f"Volume {missing[0]} has no row in {table} (column {column!r}).")
     return images, targets[[index[volume_stem(p)] for p in images]], class_names
+
+
+@preflight("nifti")
+def check_nifti(data_cfg: Any) -> None:
+    cfg = typed_data_config(NiftiSchema, data_cfg)
+    _check(cfg)
+    existing_dir(cfg.path)
 
 
 @SOURCES.register("nifti")

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.images import MAX_8BIT, MAX_16BIT, binary_to_index
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
 from cnnkit.errors import ConfigError, DataError
 
@@ -36,13 +42,10 @@ def _open(path: Path) -> Any:
     """A mapping name -> array for an .npz archive or a folder of .npy files."""
     if path.is_dir():
         return {p.stem: p for p in sorted(path.glob("*.npy"))}
-    if path.suffix == ".npz" and path.is_file():
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DataError(f"Cannot read {path}: {exc}") from exc
-    raise DataError(f"`data.path` must be an .npz file or a folder of .npy files. "
-                    f"Received: {str(path)!r}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot read {path}: {exc}") from exc
 
 
 def _array(store: Any, name: str, path: Path) -> np.ndarray:
@@ -68,12 +71,25 @@ def value_max_of(x: np.ndarray, given: float | None) -> float:
                       "so their full-scale value cannot be guessed (e.g. 255 or 4095).")
 
 
-@SOURCES.register("numpy")
-def load_numpy_source(data_cfg: Any) -> SourceData:
-    cfg = typed_data_config(NumpySchema, data_cfg)
+def arrays_path(cfg: NumpySchema) -> Path:
     if not cfg.path:
         raise ConfigError("`data.path` is required: an .npz file or a folder of .npy files.")
     path = Path(cfg.path).expanduser()
+    if not (path.is_dir() or (path.suffix == ".npz" and path.is_file())):
+        raise DataError(f"`data.path` must be an .npz file or a folder of .npy files. "
+                        f"Received: {str(path)!r}")
+    return path
+
+
+@preflight("numpy")
+def check_numpy(data_cfg: Any) -> None:
+    arrays_path(typed_data_config(NumpySchema, data_cfg))
+
+
+@SOURCES.register("numpy")
+def load_numpy_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(NumpySchema, data_cfg)
+    path = arrays_path(cfg)
     unknown = sorted(set(cfg.keys) - set(_default_keys()))
     if unknown:
         raise ConfigError(f"`data.keys.{unknown[0]}` is not a key. Expected some of: "

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+import numpy as np
+
+from cnnkit.data.sources import (
+    SOURCES,
+    CommonDataSchema,
+    SourceData,
+    preflight,
+    typed_data_config,
+)
 from cnnkit.errors import ConfigError, DataError
 
 INFO_FILE = "dataset_info.json"
@@ -77,16 +85,27 @@ def _feature(features: Any, key: str | None, what: str) -> str:
     return key
 
 
-@SOURCES.register("tfds")
-def load_tfds_source(data_cfg: Any) -> SourceData:
-    """Splits as tf.data.Datasets of (image, label or mask), resized to `data.image_size`."""
-    cfg = typed_data_config(TfdsSchema, data_cfg)
+def locate(cfg: TfdsSchema) -> tuple[Path, Path | None]:
+    """(data_dir, the prepared dataset's folder or None); raises when missing and offline."""
     if not cfg.name:
         raise ConfigError("`data.name` is required: a tensorflow-datasets name such as mnist.")
     data_dir = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
     folder = find_prepared(cfg.name, data_dir)
     if folder is None and not cfg.download:
         raise not_prepared(cfg.name, data_dir)
+    return data_dir, folder
+
+
+@preflight("tfds")
+def check_tfds(data_cfg: Any) -> None:
+    locate(typed_data_config(TfdsSchema, data_cfg))
+
+
+@SOURCES.register("tfds")
+def load_tfds_source(data_cfg: Any) -> SourceData:
+    """Splits as tf.data.Datasets of (image, label or mask), resized to `data.image_size`."""
+    cfg = typed_data_config(TfdsSchema, data_cfg)
+    data_dir, folder = locate(cfg)
 
     import tensorflow as tf
     import tensorflow_datasets as tfds
@@ -129,7 +148,7 @@ def load_tfds_source(data_cfg: Any) -> SourceData:
             pair, num_parallel_calls=tf.data.AUTOTUNE)
     target = features[target_key]
     class_names = list(target.names) if hasattr(target, "names") else None
-    dtype = getattr(features[image_key], "dtype", tf.uint8)
-    value_max = {tf.uint8: 255.0, tf.uint16: 65535.0}.get(dtype, 1.0)
+    dtype = np.dtype(getattr(features[image_key], "np_dtype", "float32")).name
+    value_max = {"uint8": 255.0, "uint16": 65535.0}.get(dtype, 1.0)
     return SourceData(splits=splits, class_names=class_names, value_max=value_max,
                       meta={"description": f"tfds {builder.info.full_name}"})
