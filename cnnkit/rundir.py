@@ -111,6 +111,8 @@ class RunDir:
     def load_model(self) -> Any:
         import keras
 
+        import cnnkit.models.layers  # noqa: F401  (registers cnnkit's own layers for loading)
+
         try:
             return keras.models.load_model(self.file(MODEL))
         except Exception as exc:  # corrupt or foreign file

@@ -11,10 +11,11 @@ from cnnkit.commands.common import complete_model_config, console
 from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data
 from cnnkit.errors import ConfigError
-from cnnkit.models.build import build_model
+from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
 from cnnkit.training.callbacks import build_callbacks
 from cnnkit.training.compile import build_optimizer
+from cnnkit.training.finetune import fit_in_phases
 from cnnkit.training.strategy import build_policy
 
 
@@ -52,20 +53,26 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     out.print(f"[bold]cnnkit train[/bold] → {run_path}\n  device: {policy.describe()}")
 
     task = get_task(cfg.task, cfg)
+    if note := align_data_normalize(cfg):
+        out.print(f"  {note}")
     data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
     task.fit(data)  # e.g. regression target statistics, before the pipelines use them
-    with policy.strategy.scope():
-        model = build_model(cfg.model)
-        train_ds = data.dataset("train", training=True, target_fn=task.target_fn())
-        steps = _steps(train_ds)
+
+    def compile_model(opt_cfg: Any, epochs: int) -> None:  # again when fine-tuning unfreezes
         model.compile(
-            optimizer=build_optimizer(cfg.optimizer, steps, int(cfg.trainer.epochs)),
+            optimizer=build_optimizer(opt_cfg, steps, epochs),
             loss=task.loss(model),
             metrics=task.metrics(model),
             jit_compile=policy.jit_compile,
             steps_per_execution=int(cfg.trainer.steps_per_execution),
         )
+
+    with policy.strategy.scope():
+        model = build_model(cfg.model)
+        train_ds = data.dataset("train", training=True, target_fn=task.target_fn())
+        steps = _steps(train_ds)
+        compile_model(cfg.optimizer, int(cfg.trainer.epochs))
     has_val = data.has_split("val")
     val_ds = data.dataset("val", target_fn=task.target_fn()) if has_val else None
     monitor = _monitor(cfg, has_val)
@@ -74,9 +81,10 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     rundir.write_json(run_path / rundir.PREPROCESSING, data.preprocessing.to_dict())
     task.save_state(run_path)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=int(cfg.trainer.epochs),
-                        callbacks=callbacks, verbose=_verbosity(cfg.trainer.verbose),
-                        shuffle=False, **task.fit_options())  # the pipeline shuffles
+    history = fit_in_phases(model, cfg, compile_model, policy.strategy, train_ds,
+                            validation_data=val_ds, callbacks=callbacks,
+                            verbose=_verbosity(cfg.trainer.verbose),
+                            shuffle=False, **task.fit_options())  # the pipeline shuffles
     if monitor not in history.history:
         raise ConfigError(
             f"`trainer.monitor` names a metric training does not log. Received: {monitor!r}. "

@@ -8,6 +8,9 @@ from typing import Any
 from cnnkit.registry import Registry
 
 MODEL_KINDS: Registry[Callable[[Any], Any]] = Registry("model kind", "model.kind")
+# What a model kind needs from the data pipeline when the user's `data.normalize` would break it:
+# a backbone normalises inside the model (its own preprocess_input) and wants images in [0, 1].
+KIND_DATA_NORMALIZE = {"backbone": "rescale"}
 
 
 @MODEL_KINDS.register("spec")
@@ -22,6 +25,28 @@ def _build_spec_model(model_cfg: Any) -> Any:
         blocks=model_cfg.get("blocks"),
         rank=model_cfg.get("rank"),
     )
+
+
+@MODEL_KINDS.register("backbone")
+def _build_backbone_model(model_cfg: Any) -> Any:
+    from cnnkit.models.backbones import build_backbone_model
+
+    return build_backbone_model(model_cfg)
+
+
+def align_data_normalize(cfg: Any) -> str | None:
+    """Set `data.normalize` to what `model.kind` requires; returns a note when it changed it."""
+    from omegaconf import open_dict
+
+    kind = str(cfg.model.get("kind", "spec"))
+    required = KIND_DATA_NORMALIZE.get(kind)
+    current = cfg.data.get("normalize")
+    if required is None or current == required:
+        return None
+    with open_dict(cfg):
+        cfg.data.normalize = required
+    return (f"model.kind={kind} normalises inside the model: using data.normalize={required} "
+            f"instead of {current}")
 
 
 def build_model(model_cfg: Any) -> Any:
