@@ -69,12 +69,12 @@ def write_all(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> d
     }
 
 
-def train(overrides: list[str], run_path: Path, epochs: int) -> float:
+def train(overrides: list[str], run_path: Path, epochs: int, batch_size: int) -> float:
     from cnnkit.commands.train import run
     from cnnkit.config.compose import compose
 
     cfg = compose("train", [*overrides, "data.test_fraction=0", f"trainer.epochs={epochs}",
-                            "trainer.verbose=0"])
+                            f"data.batch_size={batch_size}", "trainer.verbose=0"])
     run(cfg, run_path)
     return float(json.loads((run_path / "metrics.json").read_text())["val_accuracy"])
 
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1797, help="digits to use (of 1797)")
     parser.add_argument("--size", type=int, default=16, help="image side in pixels")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cnnkit-sources-") as folder:
@@ -94,7 +95,7 @@ def main() -> None:
         for name, overrides in sources.items():
             start = time.perf_counter()
             results[name] = train([*overrides, f"seed={args.seed}"], root / "runs" / name,
-                                  args.epochs)
+                                  args.epochs, args.batch_size)
             print(f"{name:7s} val_accuracy={results[name]:.4f}  "
                   f"({time.perf_counter() - start:.1f} s)", flush=True)
     sizes = {k: len(v[1]) for k, v in splits.items()}
