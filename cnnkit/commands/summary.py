@@ -38,13 +38,18 @@ def print_table(result: dict[str, Any]) -> None:
     table = Table(title=f"Model: {result['model']}")
     for column, justify in (("Layer", "left"), ("Type", "left"), ("Output shape", "left"),
                             ("Activations", "right"), ("Params", "right"),
-                            ("Trainable", "right"), ("Frozen", "right"), ("FLOPs", "right")):
+                            ("Trainable", "right"), ("Frozen", "right"), ("FLOPs", "right"),
+                            ("Inputs", "left")):
         table.add_column(column, justify=justify)
+    previous = None
     for row in result["layers"]:
+        # Inputs are listed where they are not just the row above: skips, branches and merges.
+        inputs = row.get("inputs") or []
         table.add_row(row["name"], row["type"], str(tuple(row["output_shape"])).replace("None", "N"),
                       f"{row['activations']:,}", f"{row['params']:,}",
                       f"{row['trainable_params']:,}", f"{row['non_trainable_params']:,}",
-                      human(row["flops"]))
+                      human(row["flops"]), "" if inputs in ([], [previous]) else ", ".join(inputs))
+        previous = row["name"]
     out = console()
     out.print(table)
     out.print(

@@ -25,6 +25,7 @@ class LayerRow:
     trainable_params: int
     non_trainable_params: int
     flops: int
+    inputs: list[str]  # the layers feeding this one: shows skip connections and merges
 
 
 def _prod(values: Any) -> int:
@@ -95,6 +96,12 @@ def _node_shapes(layer: Any) -> tuple[list[tuple], list[tuple]]:
         return [], []
 
 
+def _inbound(layer: Any) -> list[str]:
+    """Names of the layers feeding `layer` at its first call (as Keras' "Connected to")."""
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    return [parent.operation.name for parent in nodes[0].parent_nodes] if nodes else []
+
+
 def layer_rows(model: Any) -> list[LayerRow]:
     """One row per top-level layer, the input layer included."""
     rows = []
@@ -112,6 +119,7 @@ def layer_rows(model: Any) -> list[LayerRow]:
                 trainable_params=trainable,
                 non_trainable_params=non_trainable,
                 flops=layer_flops(layer, in_shapes, out_shapes),
+                inputs=_inbound(layer),
             )
         )
     return rows

@@ -174,3 +174,13 @@ def test_input_too_small_for_the_poolings_is_named():
     layers = [{"MaxPooling2D": {"pool_size": 2}, "name": f"p{i}"} for i in range(4)]
     with pytest.raises(ModelSpecError, match=r"model\.layers\[3\] \(MaxPooling2D 'p3'\) gives an empty output.*too small"):
         build_from_spec(layers, [8, 8, 1])
+
+
+def test_summary_rows_list_the_inputs_of_each_layer():
+    from cnnkit.models.summary import summarize
+
+    layers = [{"Conv2D": {"filters": 2, "kernel_size": 1}, "name": "a"},
+              {"Conv2D": {"filters": 2, "kernel_size": 1}, "name": "b"},
+              {"Add": {}, "name": "skip", "inputs": ["a", "b"]}]
+    rows = {row["name"]: row["inputs"] for row in summarize(build_from_spec(layers, [4, 4, 1]))["layers"]}
+    assert rows == {"input": [], "a": ["input"], "b": ["a"], "skip": ["a", "b"]}
