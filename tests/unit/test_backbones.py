@@ -167,7 +167,9 @@ def test_fine_tune_plan_is_checked():
         build_model(model_cfg(fine_tune={"unfreeze_from": "block_16_expan", "at_epoch": 1}))
 
 
-def test_two_phase_fit_unfreezes_at_a_lower_learning_rate():
+def test_two_phase_fit_unfreezes_at_a_lower_learning_rate(tmp_path):
+    from cnnkit.training.callbacks import HistoryWriter
+
     cfg = OmegaConf.create({
         "model": model_cfg(name="VGG16",  # few layers: traces fast
                            fine_tune={"unfreeze_from": "block5_conv1", "at_epoch": 1, "lr_factor": 0.1}),
@@ -185,8 +187,17 @@ def test_two_phase_fit_unfreezes_at_a_lower_learning_rate():
     compile_fn(cfg.optimizer, 2)
     x = np.random.default_rng(3).uniform(0, 1, (8, 32, 32, 1)).astype("float32")
     history = fit_in_phases(model, cfg, compile_fn, tf.distribute.get_strategy(), x,
-                            y=np.arange(8) % 3, verbose=0)
+                            y=np.arange(8) % 3, verbose=0,
+                            callbacks=[HistoryWriter(tmp_path / "history.csv")])
     assert compiled == [(0.01, 2), (pytest.approx(0.001), 1)]
     assert len(history.history["loss"]) == 2 and history.epoch == [1]
+    rows = (tmp_path / "history.csv").read_text().splitlines()[1:]  # one history for both phases
+    assert [row.split(",")[0] for row in rows] == ["1", "2"]
+    assert [float(row.split(",")[-1]) for row in rows] == pytest.approx([0.01, 0.001])
     trainable = [layer.name for layer in backbone.layers if layer.trainable]
     assert trainable == ["block5_conv1", "block5_conv2", "block5_conv3", "block5_pool"]
+
+
+def test_head_errors_name_model_head():
+    with pytest.raises(ModelSpecError, match=r"model\.head\[1\].*unknown layer type.*'Dens'.*Did you mean: Dense"):
+        build_model(model_cfg(head=[{"GlobalAveragePooling2D": {}}, {"Dens": {"units": 3}}]))
