@@ -23,6 +23,8 @@ commands:
   evaluate   score a trained run on a split:       cnnkit evaluate run=RUN_DIR data.split=test
   predict    apply a trained run to new inputs:    cnnkit predict run=RUN_DIR input=PATH output=p.csv
   summary    per-layer shapes, params, FLOPs, memory (no training)
+  data       counts per split and class, shapes, value ranges, a PNG of augmented samples
+             (alias: inspect)
 
 examples:
   cnnkit train                                     # small CNN on the built-in digits
@@ -60,6 +62,18 @@ elements, parameters (trainable / frozen) and FLOPs (forward pass, 2 per multipl
 totals and the forward activation memory per sample in float32. Takes the same config as train.
 """
 
+DATA_HELP = """\
+usage: cnnkit data [conf=NAME|PATH.yaml] [key=value ...] [inspect.output=samples.png]
+       (alias: cnnkit inspect)
+
+Load the configured data as `cnnkit train` would and print, per split, the number of examples,
+shapes, raw value range and counts per class (share of each class for masks), then the model input
+the preprocessing makes. Writes a PNG grid of augmented training samples (masks overlaid, boxes
+drawn), so you see what the network will see. Try: cnnkit data data=shapes augment=strong
+
+keys: inspect.output=samples.png  inspect.num_samples=16  augment=none|light|strong
+"""
+
 EVALUATE_HELP = """\
 usage: cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]
 
@@ -81,6 +95,9 @@ with columns id,prediction,prob_<class>...
 class Command:
     help: str
     handler: Callable[[list[str]], object]
+    # False: the command imports TensorFlow itself, after checks that should fail fast
+    # (train checks that its data exists first: a missing dataset then fails in a second).
+    import_tensorflow_first: bool = True
 
 
 def _train(args: list[str]) -> object:
@@ -91,6 +108,12 @@ def _train(args: list[str]) -> object:
 
 def _summary(args: list[str]) -> object:
     from cnnkit.commands.summary import run
+
+    return run(args)
+
+
+def _data(args: list[str]) -> object:
+    from cnnkit.commands.inspect import run
 
     return run(args)
 
@@ -108,10 +131,12 @@ def _predict(args: list[str]) -> object:
 
 
 COMMANDS = {
-    "train": Command(TRAIN_HELP, _train),
+    "train": Command(TRAIN_HELP, _train, import_tensorflow_first=False),
     "evaluate": Command(EVALUATE_HELP, _evaluate),
     "predict": Command(PREDICT_HELP, _predict),
     "summary": Command(SUMMARY_HELP, _summary),
+    "data": Command(DATA_HELP, _data),
+    "inspect": Command(DATA_HELP, _data),
 }
 
 
@@ -140,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     from cnnkit.commands.common import quiet_tensorflow, wants_debug
 
-    quiet_tensorflow(debug=wants_debug(rest))
+    if command.import_tensorflow_first:
+        quiet_tensorflow(debug=wants_debug(rest))
     try:
         command.handler(rest)
     except CnnkitError as error:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import wants_debug
+from cnnkit.commands.common import quiet_tensorflow, wants_debug
 from cnnkit.config.compose import CONFIG_MODULE, translate_overrides
 from cnnkit.errors import CnnkitError
 
@@ -21,10 +21,14 @@ def launch_train(args: list[str]) -> None:
     @hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")
     def _train_job(cfg: Any) -> Any:
         from cnnkit.cli import report_error
-        from cnnkit.commands.train import run
+        from cnnkit.data.sources import check_source
 
         run_path = Path(HydraConfig.get().runtime.output_dir)
         try:
+            check_source(cfg.data)  # missing data fails in a second, before TensorFlow loads
+            quiet_tensorflow(debug)
+            from cnnkit.commands.train import run
+
             return run(cfg, run_path)
         except CnnkitError as error:
             if debug:
