@@ -88,3 +88,17 @@ def test_numpy_remapped_keys_npy_folder_and_float_range(tmp_path):
         load("numpy", tmp_path, "data.keys.x_train=images", "data.keys.y_train=classes")
     with pytest.raises(DataError, match=r"no training images 'x_train' .*Arrays: classes, images"):
         load("numpy", tmp_path)
+
+
+def test_assemble_splits_keeps_given_splits_and_carves_the_rest_stratified():
+    from cnnkit.data.splits import assemble_splits
+
+    x, y = np.arange(100), np.repeat([0, 1], [80, 20]).astype("int32")
+    given = {"train": (x, y), "val": (x[:5], y[:5])}
+    splits = assemble_splits(given, 0.3, 0.2, seed=1)
+    assert splits["val"][0] is given["val"][0]  # a given split is never re-carved
+    assert len(splits["test"][1]) == 20 and int(splits["test"][1].sum()) == 4  # 20 % of each
+    again = assemble_splits(given, 0.3, 0.2, seed=1)
+    assert np.array_equal(splits["test"][0], again["test"][0])
+    one_of_a_kind = np.array([0, 0, 0, 0, 1], "int32")  # cannot stratify: falls back to random
+    assert len(assemble_splits({"train": (np.arange(5), one_of_a_kind)}, 0.4, 0, 0)["val"][1]) == 2
