@@ -9,7 +9,7 @@ Blocks are parameterised sub-graphs written in the same grammar:
 
     blocks:
       conv_bn:
-        args: {filters: ???, strides: 1}      # ??? = required
+        args: {filters: "???", strides: 1}    # "???": required (quoted inside {...})
         layers:
           - ConvND: {filters: $filters, kernel_size: 3, strides: $strides, padding: same}
           - BatchNormalization: {}
