@@ -289,13 +289,12 @@ class Expander:
                 if kind in self.blocks:
                     output = yield from self._expand_block(kind, resolved, rep_name, rep_inputs,
                                                            path, scope, top_index)
-                else:
-                    layer_type = self._layer_type(kind, scope.rank, path)
+                else:  # `kind` is a keras.layers class name, ND already resolved
                     output = scope.prefix + rep_name
                     if output in self.used:
                         raise ModelSpecError(f"`{path}.name` is used twice. Received: {output!r}")
                     self.used.add(output)
-                    yield Node(top_index, layer_type, resolved, output, list(rep_inputs), path)
+                    yield Node(top_index, kind, resolved, output, list(rep_inputs), path)
                 scope.names[rep_name] = output
             scope.names[name] = output
             previous = name
@@ -504,6 +503,13 @@ def build_from_spec(
         rank = len(input_shape) - 1 if len(input_shape) in (2, 3, 4) else None
     elif rank not in (1, 2, 3):
         raise ModelSpecError(f"`model.rank` must be 1, 2 or 3. Received: {rank!r}")
+    elif len(input_shape) in (2, 3, 4) and len(input_shape) != rank + 1:
+        raise ModelSpecError(
+            f"`model.rank` is {rank} but `model.input_shape` {list(input_shape)} has "
+            f"{len(input_shape) - 1} spatial dimension(s) before the channels. Expected "
+            f"{rank} ({['steps', 'height, width', 'x, y, z'][rank - 1]}, then channels): "
+            "set model.input_shape (and data to match), or model.rank=null to follow the input."
+        )
     classes = keras_layer_classes()
     tensors: dict[str, Any] = {INPUT_NAME: keras.Input(shape=tuple(input_shape), name=INPUT_NAME)}
     expander = Expander(blocks, classes, rank, shape_of=lambda n: tuple(tensors[n].shape))

@@ -184,3 +184,9 @@ def test_summary_rows_list_the_inputs_of_each_layer():
               {"Add": {}, "name": "skip", "inputs": ["a", "b"]}]
     rows = {row["name"]: row["inputs"] for row in summarize(build_from_spec(layers, [4, 4, 1]))["layers"]}
     assert rows == {"input": [], "a": ["input"], "b": ["a"], "skip": ["a", "b"]}
+
+
+def test_rank_that_does_not_fit_the_input_is_named():
+    with pytest.raises(ModelSpecError, match=(r"`model\.rank` is 1 but `model\.input_shape` \[8, 8, 1\] has 2 "
+                                              r"spatial dimension\(s\).*\(steps, then channels\)")):
+        build_from_spec([{"conv_bn": {"filters": 2}}], [8, 8, 1], blocks=BLOCKS, rank=1)
