@@ -43,7 +43,7 @@ class Autoencoder(Reconstruction):
 
     @property
     def embedding_layer(self) -> str:
-        return str(self.option("embedding_layer", "bottleneck"))
+        return str(self.option("embedding_layer", "code"))
 
     def encoder(self, model: Any) -> Any:
         """The model from its input to the embedding layer (shared weights)."""

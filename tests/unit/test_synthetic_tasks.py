@@ -94,7 +94,8 @@ def tiny_autoencoder(size: int = 8) -> keras.Model:
 
 
 def autoencoder_task(**options) -> object:
-    return get_task(OmegaConf.create({"name": "autoencoder", "output_format": "npy", **options}))
+    config = {"name": "autoencoder", "output_format": "npy", "embedding_layer": "bottleneck"}
+    return get_task(OmegaConf.create({**config, **options}))
 
 
 def test_autoencoder_targets_are_the_inputs_scaled_to_unit_range():
