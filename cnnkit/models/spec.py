@@ -20,9 +20,11 @@ Blocks are parameterised sub-graphs written in the same grammar:
 (numbers and + - * / // % ** only: nothing is executed). `$channels` is the last dimension of the
 item's first input. `ND` in a layer name becomes `1D`/`2D`/`3D` after the spatial rank (`rank`
 argument, else `model.rank`, else the input's rank), so one block serves signals, images and
-volumes. Names inside a block instance get the instance name as prefix (`stem.1.conv_nd_0`), and
-`repeat: 0` skips an item (its name then stands for its input). Every failure names the item by
-its path, e.g. `model.layers[6] > model.blocks.conv_bn.layers[1]`.
+volumes. An item's type may itself be an argument (`$shortcut: {...}` picks a block by name).
+A block takes `inputs: [input, skip]` for several inputs and returns its last item (or `output:`).
+Names inside a block instance get the instance name as prefix (`stem.1.conv2d_0`; other items
+may refer to them so), and `repeat: 0` skips an item (its name then stands for its input). Every
+failure names the item by its path, e.g. `model.layers[6] > model.blocks.conv_bn.layers[1]`.
 """
 
 from __future__ import annotations
