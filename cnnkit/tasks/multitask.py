@@ -138,7 +138,8 @@ class MultiTask(Task):
     def head_data(self, data: Any, head: str) -> Any:
         """A `PreparedData` whose targets are this head's only."""
         splits = {name: _project(split, head) for name, split in data.source.splits.items()}
-        return dataclasses.replace(data, source=dataclasses.replace(data.source, splits=splits))
+        return dataclasses.replace(data, source=dataclasses.replace(data.source, splits=splits),
+                                   target_kind=self.heads[head].target_kind)
 
     def fit(self, data: Any) -> None:
         for head, task in self.heads.items():

@@ -137,3 +137,23 @@ def test_head_options_keras_cannot_take_are_refused():
     task.heads["a"].fit_options = lambda: {"class_weight": {0: 1.0}}
     with pytest.raises(ConfigError, match=r"`task.heads.a` asks for class_weight"):
         task.fit_options()
+
+
+def test_heads_learn_their_state_from_their_own_targets(tmp_path):
+    from cnnkit.config.compose import compose
+    from cnnkit.data.build import prepare_data
+
+    cfg = compose("train", ["data=shapes_multi", "data.num_train=12", "data.num_val=0",
+                            "data.num_test=0", "data.target={n: count, mask: mask}",
+                            "task=multitask",
+                            "task.heads={n: {task: regression, outputs: [n]}, mask: {task: segmentation}}"])
+    task = get_task(cfg.task, cfg)
+    data = prepare_data(cfg)
+    task.fit(data)
+    counts = data.source.splits["train"][1]["n"]
+    assert task.state["n"]["target_mean"] == pytest.approx([counts.mean()])
+    assert "mask" not in task.state  # segmentation learns nothing
+    task.save_state(tmp_path)
+    again = get_task(cfg.task, cfg)
+    again.load_state(tmp_path)
+    assert again.heads["n"].state == task.heads["n"].state
