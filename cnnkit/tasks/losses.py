@@ -29,12 +29,13 @@ def one_hot_like(y_true: Any, y_pred: Any) -> Any:
     """Targets in the layout of the predictions: sparse class indices -> one-hot when K > 1."""
     y_true = ops.cast(y_true, "float32")
     channels = y_pred.shape[-1]
-    if channels is not None and channels > 1 and y_true.shape[-1] in (1, None) \
-            and len(y_true.shape) == len(y_pred.shape):
-        return ops.one_hot(ops.cast(ops.squeeze(y_true, -1), "int32"), channels)
-    if channels is not None and channels > 1 and len(y_true.shape) == len(y_pred.shape) - 1:
+    if not channels or channels == 1:
+        return y_true
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    if len(y_true.shape) == len(y_pred.shape) - 1:
         return ops.one_hot(ops.cast(y_true, "int32"), channels)
-    return y_true
+    return y_true  # already one-hot (or soft) targets
 
 
 def probabilities(y_pred: Any, from_logits: bool) -> Any:
