@@ -112,6 +112,9 @@ class RunDir:
         import keras
 
         import cnnkit.models.layers  # noqa: F401  (registers cnnkit's own layers for loading)
+        from cnnkit.tasks import load_task_modules
+
+        load_task_modules()  # and the tasks' losses and metrics, so any run reloads
 
         try:
             return keras.models.load_model(self.file(MODEL))

@@ -17,7 +17,12 @@ TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction"
                 "autoencoder"]
 
 
-def get_task(task_cfg: Any, run_cfg: Any = None) -> Any:
+def load_task_modules() -> None:
+    """Import every task module: registers the tasks and their serialisable losses and metrics."""
     for module in TASK_MODULES:
         importlib.import_module(f"cnnkit.tasks.{module}")
+
+
+def get_task(task_cfg: Any, run_cfg: Any = None) -> Any:
+    load_task_modules()
     return TASKS.get(str(task_cfg.name))(task_cfg, run_cfg)
