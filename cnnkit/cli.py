@@ -41,9 +41,8 @@ usage: cnnkit train [conf=NAME|PATH.yaml] [key=value ...] [-m] [--cfg job]
 Compose conf/train.yaml with a preset (conf=NAME, from conf/experiment/) or your own YAML file
 (conf=PATH.yaml, merged over the defaults), then any Hydra overrides, and train.
 
-config groups (pick with group=option):
-  data=digits|shapes         model=default|lenet5        task=classification
-  optimizer=adam|sgd         trainer=default
+config groups (pick with group=option) and presets (conf=NAME):
+{groups}
 
 common keys:
   trainer.epochs=10  data.batch_size=32  optimizer.lr=1e-3  optimizer.schedule=cosine
@@ -140,6 +139,20 @@ COMMANDS = {
 }
 
 
+GROUPS = ("data", "model", "task", "augment", "optimizer", "trainer", "experiment")
+
+
+def config_groups_text() -> str:
+    """The shipped options of each config group, read from the package (no TensorFlow)."""
+    from cnnkit.config.compose import preset_names
+
+    lines = []
+    for group in GROUPS:
+        label = "conf" if group == "experiment" else group
+        lines.append(f"  {label}=" + "|".join(preset_names(group)))
+    return "\n".join(lines)
+
+
 def report_error(command: str, error: CnnkitError) -> int:
     """Print a user error as one message; returns the exit code."""
     print(f"cnnkit {command}: error: {error}", file=sys.stderr)
@@ -161,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     command = COMMANDS[name]
     if any(a in ("-h", "--help") for a in rest):
-        print(command.help, end="")
+        print(command.help.replace("{groups}", config_groups_text()), end="")
         sys.exit(0)
     from cnnkit.commands.common import quiet_tensorflow, wants_debug
 

@@ -38,3 +38,10 @@ def test_split_named_args_requires_each_named_argument():
     assert values == {"run": "r"} and rest == ["data.split=val"]
     with pytest.raises(ConfigError, match=r"missing `input=` an image.*Usage: u"):
         split_named_args(["run=r"], {"run": "x", "input": "an image"}, "u")
+
+
+def test_train_help_lists_the_shipped_presets():
+    result = run_python("from cnnkit.cli import main\nmain(['train', '--help'])")
+    assert result.returncode == 0
+    assert "model=" in result.stdout and "vgg16" in result.stdout and "resnet50" in result.stdout
+    assert "conf=" in result.stdout and "shapes_segmentation" in result.stdout
