@@ -63,10 +63,9 @@ def _per_example(values: Any, rank: int) -> Any:
 # ----------------------------------------------------------------------------- sampling
 
 
-def _map_index(index: Any, size: Any, fill_mode: str) -> tuple[Any, Any]:
-    """Integer indices (..., n) -> in-range indices and whether each lay inside the input."""
-    size = tf.constant(size, index.dtype)
-    valid = tf.reduce_all((index >= 0) & (index < size), axis=-1)
+def _map_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
+    """Integer indices along one axis -> in-range indices and whether each lay inside the input."""
+    valid = (index >= 0) & (index < size)
     if fill_mode == "reflect":  # d c b a | a b c d | d c b a, as keras and ImageProjectiveTransform
         folded = tf.math.floormod(index, 2 * size)
         index = tf.where(folded >= size, 2 * size - 1 - folded, folded)
@@ -81,31 +80,41 @@ def resample(t: Any, coords: Any, interpolation: str, fill_mode: str, fill_value
     """Sample a batch (B, *S, C) at input coordinates (B, *S', n): linear or nearest, any n.
 
     Nearest sampling keeps the dtype (integer masks stay integers); linear returns float32.
+    Indices are mapped per axis and flattened into one `tf.gather` over (B * prod(S), C), which
+    is much faster than gather_nd.
     """
     n = int(coords.shape[-1])
     size = [int(d) for d in t.shape[1 : 1 + n]]
-    if interpolation == "nearest":
-        corners = [(tf.cast(tf.round(coords), tf.int32), None)]
-    else:
-        low = tf.floor(coords)
-        frac = coords - low
-        low = tf.cast(low, tf.int32)
-        corners = []
-        for bits in itertools.product((0, 1), repeat=n):
-            weight = tf.reduce_prod(
-                tf.stack([frac[..., i] if b else 1.0 - frac[..., i] for i, b in enumerate(bits)], -1),
-                axis=-1,
-            )
-            corners.append((low + tf.constant(bits, tf.int32), weight))
-        t = tf.cast(t, tf.float32)
+    flat = tf.reshape(t, [-1, int(t.shape[-1])])
+    if interpolation != "nearest":
+        flat = tf.cast(flat, tf.float32)
+    base = tf.reshape(tf.range(tf.shape(t)[0]) * math.prod(size), [-1] + [1] * (coords.shape.rank - 2))
+    per_axis = []  # per axis: the (offset, weight, valid) of each neighbour along it
+    for axis in range(n):
+        c = coords[..., axis]
+        if interpolation == "nearest":
+            options = [(tf.cast(tf.round(c), tf.int32), None)]
+        else:
+            low = tf.floor(c)
+            frac = c - low
+            low = tf.cast(low, tf.int32)
+            options = [(low, 1.0 - frac), (low + 1, frac)]
+        stride = math.prod(size[axis + 1 :])
+        mapped = []
+        for index, weight in options:
+            index, valid = _map_index(index, size[axis], fill_mode)
+            mapped.append((index * stride, weight, valid))
+        per_axis.append(mapped)
     out = None
-    for index, weight in corners:
-        index, valid = _map_index(index, size, fill_mode)
-        values = tf.gather_nd(t, index, batch_dims=1)
+    for corner in itertools.product(*per_axis):
+        values = tf.gather(flat, base + sum(offset for offset, _, _ in corner))
         if fill_mode == "constant":
+            valid = corner[0][2]
+            for _, _, axis_valid in corner[1:]:
+                valid = valid & axis_valid
             values = tf.where(valid[..., None], values, tf.cast(fill_value, values.dtype))
-        if weight is not None:
-            values = weight[..., None] * values
+        if interpolation != "nearest":
+            values = math.prod(weight for _, weight, _ in corner)[..., None] * values
         out = values if out is None else out + values
     return out
 
@@ -210,11 +219,8 @@ class Transform:
 class IntensityTransform(Transform):
     """Changes input values only; targets stay as they are."""
 
-    def apply(self, x: Any, seed: Any, active: Any) -> Any:
-        rank = x.shape.rank - 2
-        return tf.where(_per_example(active, rank), self.change(x, seed), x)
-
     def change(self, x: Any, seed: Any) -> Any:
+        """Change every example of `x` (the batch holds only the examples drawn to change)."""
         raise NotImplementedError
 
 
@@ -223,7 +229,9 @@ class GeometricTransform(Transform):
 
     kind = "geometric"
 
-    def sample(self, seed: Any, batch: Any, shape: list[int]) -> Any:
+    def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
+        """Random parameters for a batch (each with a leading batch axis), and which examples
+        they change."""
         raise NotImplementedError
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
@@ -274,8 +282,9 @@ class Flip(GeometricTransform):
         axes = self.fixed_axes if self.fixed_axes is not None else self.params["axes"]
         return _spatial_axes(axes, rank, self.param_key("axes"))
 
-    def sample(self, seed: Any, batch: Any, shape: list[int]) -> Any:
-        return {axis: self.active(seed, batch, salt=axis) for axis in self.axes(len(shape))}
+    def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
+        flags = {axis: self.active(seed, batch, salt=axis) for axis in self.axes(len(shape))}
+        return flags, tf.reduce_any(tf.stack(list(flags.values()), axis=0), axis=0)
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
         rank = t.shape.rank - 2
@@ -337,12 +346,13 @@ class Rotate90(GeometricTransform):
                               f"Received: {self.params['axes']!r}")
         return axes[0], axes[1]
 
-    def sample(self, seed: Any, batch: Any, shape: list[int]) -> Any:
+    def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
         a, b = self.plane(len(shape))
         square = shape[a] == shape[b]
         k = tf.random.stateless_uniform([batch], _seed(seed, 1), 1, 4 if square else 2, tf.int32)
         k = k if square else 2 * k
-        return tf.where(self.active(seed, batch), k, tf.zeros_like(k))
+        k = tf.where(self.active(seed, batch), k, tf.zeros_like(k))
+        return k, k > 0
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
         rank = t.shape.rank - 2
@@ -387,13 +397,8 @@ class MatrixTransform(GeometricTransform):
     def matrix(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def sample(self, seed: Any, batch: Any, shape: list[int]) -> Any:
-        n = len(shape)
-        matrix, offset = self.matrix(seed, batch, shape)
-        active = self.active(seed, batch)
-        matrix = tf.where(active[:, None, None], matrix, tf.eye(n, batch_shape=[batch]))
-        offset = tf.where(active[:, None], offset, tf.zeros_like(offset))
-        return matrix, offset
+    def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
+        return self.matrix(seed, batch, shape), self.active(seed, batch)
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
         matrix, offset = params
@@ -530,17 +535,17 @@ class Elastic(GeometricTransform):
         if not isinstance(grid, int) or isinstance(grid, bool) or grid < 2:
             raise ConfigError(f"`{self.param_key('grid')}` must be an integer >= 2. Received: {grid!r}")
 
-    def sample(self, seed: Any, batch: Any, shape: list[int]) -> Any:
+    def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
         n = len(shape)
         grid = int(self.params["grid"])
         coarse = tf.random.stateless_normal([batch, *([grid] * n), n], _seed(seed, 1))
         coarse *= float(self.params["magnitude"]) * tf.constant(shape, tf.float32)
-        coarse *= tf.reshape(tf.cast(self.active(seed, batch), tf.float32), [-1] + [1] * (n + 1))
-        field = resize_spatial(coarse, shape, "bicubic" if n == 2 else "bilinear")
-        return _grid(shape) + field
+        return coarse, self.active(seed, batch)
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
-        return resample(t, params, interpolation, str(self.params["fill_mode"]),
+        shape = [int(d) for d in t.shape[1:-1]]
+        field = resize_spatial(params, shape, "bicubic" if len(shape) == 2 else "bilinear")
+        return resample(t, _grid(shape) + field, interpolation, str(self.params["fill_mode"]),
                         float(self.params["fill_value"]))
 
 
@@ -637,10 +642,8 @@ class GaussianBlur(IntensityTransform):
             raise ConfigError(f"`{self.param_key('sigma')}` must be positive. Received: "
                               f"{self.params['sigma']!r}")
 
-    def apply(self, x: Any, seed: Any, active: Any) -> Any:
-        # Inactive examples get a delta kernel: one convolution serves the whole batch.
-        batch = tf.shape(x)[0]
-        sigma = _uniform(seed, 1, [batch], *self.sigma)
+    def change(self, x: Any, seed: Any) -> Any:
+        sigma = _uniform(seed, 1, [tf.shape(x)[0]], *self.sigma)
         for axis in range(1, x.shape.rank - 1):
             radius = min(int(math.ceil(3 * self.sigma[1])), int(x.shape[axis]) - 1)
             if radius < 1:
@@ -648,8 +651,6 @@ class GaussianBlur(IntensityTransform):
             taps = tf.range(-radius, radius + 1, dtype=tf.float32)
             kernel = tf.exp(-0.5 * (taps[None, :] / sigma[:, None]) ** 2)
             kernel /= tf.reduce_sum(kernel, axis=1, keepdims=True)
-            delta = tf.cast(tf.equal(taps, 0.0), tf.float32)[None, :]
-            kernel = tf.where(active[:, None], kernel, delta)
             x = _convolve_axis(x, kernel, axis, radius)
         return x
 
@@ -804,17 +805,28 @@ class Augmentation:
             transform.check_rank(rank)
             step_seed = _seed(seed, index)
             if transform.kind == "geometric":
-                params = transform.sample(step_seed, batch, shape)
-                x = transform.warp(x, params, transform.interpolation)
-                if y is not None:
-                    y = self._move(y, self.target_kind, transform, params, shape)
+                params, active = transform.sample(step_seed, batch, shape)
+
+                def geometric(x: Any, y: Any, params: Any, transform: Any = transform) -> Any:
+                    moved = self._move(y, self.target_kind, transform, params, shape)
+                    return transform.warp(x, params, transform.interpolation), moved
+
+                x, y = _on_subset(active, geometric, x, y, params, transform.p >= 1.0)
             elif transform.kind == "intensity":
-                x = transform.apply(x, step_seed, transform.active(step_seed, batch))
+
+                def intensity(x: Any, y: Any, _: Any, transform: Any = transform,
+                              seed: Any = step_seed) -> Any:
+                    return transform.change(x, seed), y
+
+                x, y = _on_subset(transform.active(step_seed, batch), intensity, x, y, (),
+                                  transform.p >= 1.0)
             elif not per_example_only and y is not None:
                 x, y = transform.mix(x, y, step_seed)
         return x, y
 
     def _move(self, y: Any, kind: Any, transform: Any, params: Any, shape: list[int]) -> Any:
+        if y is None:
+            return None
         if isinstance(kind, Mapping):
             return {head: self._move(value, kind.get(head, "values"), transform, params, shape)
                     for head, value in y.items()}
@@ -826,6 +838,33 @@ class Augmentation:
         if kind == "boxes":
             return transform.move_boxes(y, params)
         return y
+
+
+def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool = False
+               ) -> tuple[Any, Any]:
+    """`fn(x, y, params)` on the examples where `active` holds; the others pass unchanged.
+
+    Transforms with probability p then cost about p of a full batch (most presets use p < 1);
+    `always` (p = 1) skips the selection.
+    """
+    if always:
+        return fn(x, y, params)
+    index = tf.where(active)[:, 0]
+    targets = () if y is None else y
+
+    def changed() -> tuple[Any, Any]:
+        def take(t: Any) -> Any:
+            return tf.gather(t, index)
+
+        def put(t: Any, new: Any) -> Any:
+            return tf.tensor_scatter_nd_update(t, index[:, None], tf.cast(new, t.dtype))
+
+        new_x, new_y = fn(take(x), tf.nest.map_structure(take, targets),
+                          tf.nest.map_structure(take, params))
+        return put(x, new_x), tf.nest.map_structure(put, targets, new_y)
+
+    x, targets = tf.cond(tf.size(index) > 0, changed, lambda: (x, targets))
+    return x, (None if y is None else targets)
 
 
 def _kinds(target_kind: Any) -> list[str]:

@@ -22,6 +22,8 @@ from cnnkit.errors import ConfigError, DataError
 
 NORMALIZE_MODES = ("standardize", "rescale", "none")
 STATS_BATCH = 1024
+AUGMENT_CHUNK_BATCHES = 8
+AUGMENT_CHUNK_VALUES = 2**21
 
 
 @dataclass
@@ -183,6 +185,11 @@ def example_shape(dataset: Any) -> list[int]:
     return [int(d) for d in shape]
 
 
+def augment_chunk(batch_size: int, elements: int) -> int:
+    """How many examples to augment at once: up to 8 batches, about 2M values at most."""
+    return batch_size * max(1, min(AUGMENT_CHUNK_BATCHES, AUGMENT_CHUNK_VALUES // (batch_size * elements)))
+
+
 def build_pipeline(
     split: Any,
     preprocessing: Preprocessing,
@@ -227,13 +234,18 @@ def build_pipeline(
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if augmenting and not hasattr(augment_fn, "apply_batch"):
         ds = ds.map(augment_fn, num_parallel_calls=autotune)
-    ds = ds.batch(batch_size)
-    if augmenting and hasattr(augment_fn, "apply_batch"):
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            lambda xy, s: augment_fn.apply_batch(*xy, seed=tf.stack([s, tf.constant(seed, tf.int64)])),
-            num_parallel_calls=autotune,
-        )
-    if augmenting:
         ds = ds.map(lambda x, y: (preprocessing.normalize_fn(x), y), num_parallel_calls=autotune)
+    if augmenting and hasattr(augment_fn, "apply_batch"):
+        # Augment chunks of several batches (fewer op launches per example), then re-batch.
+        chunk = augment_chunk(batch_size, ds.element_spec[0].shape.num_elements() or 1)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def augment(xy: Any, s: Any) -> tuple[Any, Any]:
+            x, y = augment_fn.apply_batch(*xy, seed=tf.stack([s, tf.constant(seed, tf.int64)]))
+            return preprocessing.normalize_fn(x), y
+
+        ds = tf.data.Dataset.zip((ds.batch(chunk), seeds)).map(augment, num_parallel_calls=autotune)
+        ds = ds.rebatch(batch_size) if chunk != batch_size else ds
+    else:
+        ds = ds.batch(batch_size)
     return ds.prefetch(autotune)

@@ -236,3 +236,16 @@ def test_no_transforms_means_no_augmentation() -> None:
 def test_config_errors_name_the_key(cfg: dict, kind: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         build_augmentation(cfg, kind, 0)
+
+
+@pytest.mark.parametrize("rank", [2, 3])
+def test_transforms_with_probability_change_some_examples_and_keep_masks_aligned(rank: int) -> None:
+    mask = np.concatenate([l_shaped_mask(rank)] * 4)  # 8 examples
+    names = [n for n in GEOMETRIC if supports(n, rank)]
+    for name in names:
+        cfg = one_transform(name, rank, interpolation="nearest")
+        cfg["transforms"][0]["p"] = 0.5
+        x, y = build_augmentation(cfg, "mask", 0).apply_batch(mask.astype("float32"), mask, SEED)
+        np.testing.assert_array_equal(x.numpy(), y.numpy().astype("float32"))
+        changed = [not np.array_equal(y.numpy()[i], mask[i]) for i in range(len(mask))]
+        assert 0 < sum(changed) < len(mask), f"{name}: {changed}"

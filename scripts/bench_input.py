@@ -1,0 +1,102 @@
+"""Input pipeline vs training step: images/s side by side for the default models.
+
+The pipeline alone (decode, preprocess, cache, shuffle, `augment=strong`, batch, prefetch,
+iterated without a model) must deliver at least 3x the images/s of the model's training step
+(measured on batches already in memory), so the model never waits for data. Both figures come
+from the same run on this machine; the script prints them with their ratio and exits 1 when a
+ratio is below the target.
+
+    python scripts/bench_input.py [--models default lenet5] [--seconds 3] [--augment strong]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TARGET_RATIO = 3.0
+
+
+def images_per_second(batches: Any, seconds: float) -> float:
+    """Iterate `batches` (endless) for about `seconds`; images per second."""
+    count, start = 0, time.perf_counter()
+    for x, _ in batches:
+        count += int(x.shape[0])
+        if time.perf_counter() - start >= seconds:
+            break
+    return count / (time.perf_counter() - start)
+
+
+def measure(model_name: str, augment: str, data: str, seconds: float) -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    from cnnkit.commands.common import complete_model_config
+    from cnnkit.config.compose import compose
+    from cnnkit.data.build import prepare_data
+    from cnnkit.models.build import build_model
+    from cnnkit.tasks import get_task
+    from cnnkit.training.compile import build_optimizer
+    from cnnkit.training.strategy import build_policy
+
+    cfg = compose("train", [f"model={model_name}", f"augment={augment}", f"data={data}"])
+    keras.utils.set_random_seed(0)
+    task = get_task(cfg.task, cfg)
+    data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
+    complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
+    train = data.dataset("train", training=True, target_fn=task.target_fn())
+
+    # The pipeline alone: one epoch fills the cache, then endless epochs are timed.
+    for _ in train:
+        pass
+    pipeline = images_per_second(train.repeat(), seconds)
+
+    # The training step alone, on one batch held in memory, compiled as `cnnkit train` does.
+    policy = build_policy(cfg.trainer)
+    model = build_model(cfg.model)
+    model.compile(optimizer=build_optimizer(cfg.optimizer, 100, 1), loss=task.loss(model),
+                  metrics=task.metrics(model), jit_compile=policy.jit_compile,
+                  steps_per_execution=int(cfg.trainer.steps_per_execution))
+    batch = next(iter(train))
+    in_memory = tf.data.Dataset.from_tensors(batch).repeat()
+    model.fit(in_memory, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)  # trace outside the timing
+    steps = 20
+    start = time.perf_counter()
+    model.fit(in_memory, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    elapsed = time.perf_counter() - start
+    steps = max(steps, int(steps * seconds / elapsed))  # about `seconds` of training steps
+    start = time.perf_counter()
+    model.fit(in_memory, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    training = steps * int(batch[0].shape[0]) / (time.perf_counter() - start)
+    return {"model": model_name, "input": "x".join(map(str, cfg.model.input_shape)),
+            "batch": int(cfg.data.batch_size), "pipeline": pipeline, "training": training}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["default", "lenet5"])
+    parser.add_argument("--data", default="digits")
+    parser.add_argument("--augment", default="strong")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    print(f"data={args.data} augment={args.augment} cpus={os.cpu_count()} "
+          f"load average={os.getloadavg()[0]:.1f} (other processes share these CPUs)")
+    print(f"{'model':10s} {'input':10s} {'batch':>5s} {'pipeline img/s':>15s} "
+          f"{'train step img/s':>17s} {'ratio':>7s}")
+    ok = True
+    for name in args.models:
+        row = measure(name, args.augment, args.data, args.seconds)
+        ratio = row["pipeline"] / row["training"]
+        ok &= ratio >= TARGET_RATIO
+        print(f"{row['model']:10s} {row['input']:10s} {row['batch']:5d} {row['pipeline']:15.0f} "
+              f"{row['training']:17.0f} {ratio:6.1f}x {'ok' if ratio >= TARGET_RATIO else 'SLOW'}")
+    print(f"target: pipeline >= {TARGET_RATIO:.0f}x the training step")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
