@@ -244,8 +244,12 @@ def build_pipeline(
             x, y = augment_fn.apply_batch(*xy, seed=tf.stack([s, tf.constant(seed, tf.int64)]))
             return preprocessing.normalize_fn(x), y
 
+        count = int(ds.cardinality())
         ds = tf.data.Dataset.zip((ds.batch(chunk), seeds)).map(augment, num_parallel_calls=autotune)
-        ds = ds.rebatch(batch_size) if chunk != batch_size else ds
+        if chunk != batch_size:
+            ds = ds.rebatch(batch_size)
+            if count >= 0:  # rebatch forgets the length; Keras needs it for steps per epoch
+                ds = ds.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
     else:
         ds = ds.batch(batch_size)
     return ds.prefetch(autotune)

@@ -132,3 +132,8 @@ def test_mixup_pipelines_get_soft_one_hot_labels() -> None:
     assert soft.shape == (8, 3) and hard.shape == (8, 3)
     np.testing.assert_allclose(soft.numpy().sum(-1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(hard.numpy(), np.eye(3)[y[:8]])
+
+
+def test_augmented_pipeline_keeps_its_length() -> None:
+    ds = augmented_pipeline(0)  # 24 examples in batches of 8, augmented in one chunk
+    assert int(ds.cardinality()) == 3 == len(list(ds))
