@@ -99,9 +99,8 @@ def print_stats(data: PreparedData, out: Any) -> dict[str, Any]:
 def augmented_samples(data: PreparedData, count: int, target_fn: Any) -> tuple[np.ndarray, Any]:
     """`count` training examples after preprocessing and augmentation, in [0, 1] units."""
     preprocessing = dataclasses.replace(data.preprocessing, normalize="none")
-    augment = data.augmentation if data.augmentation and data.augmentation.where == "pipeline" else None
     ds = build_pipeline(data.source.split("train"), preprocessing, count, True, data.seed,
-                        target_fn=target_fn, augment_fn=augment, cache=False,
+                        target_fn=target_fn, augment_fn=data.augmentation, cache=False,
                         shuffle_buffer=int(data.data_cfg.get("shuffle_buffer", 2048)),
                         target_kind=data.target_kind)
     x, y = next(iter(ds))

@@ -908,6 +908,9 @@ def build_augmentation(augment_cfg: Any, target_kind: Any, seed: int) -> Augment
             raise ConfigError(f"`augment.{key}` is not an augment setting. Expected some of: "
                               f"{', '.join(TOP_LEVEL_KEYS)}.{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
     where = _choice(cfg.get("where", "pipeline"), "augment.where", WHERE)
+    if where == "model":  # no model-side layer yet: refuse rather than silently not augmenting
+        raise ConfigError("`augment.where=model` is not available yet: augmentation runs in the "
+                          "input pipeline on the CPU. Use augment.where=pipeline.")
     kinds = _kinds(target_kind)
     for kind in kinds:
         if kind not in TARGET_KINDS:
@@ -925,14 +928,14 @@ def build_augmentation(augment_cfg: Any, target_kind: Any, seed: int) -> Augment
                               f"{name!r}. Expected one of: {', '.join(names)}.{did_you_mean(name, names)}")
         params = {k: v for k, v in item.items() if k != "name"}
         transform = TRANSFORMS.get(name)(name, params, key)
-        _check_compatible(transform, kinds, where, key)
+        _check_compatible(transform, kinds, key)
         transforms.append(transform)
     if not transforms:
         return None
     return Augmentation(transforms, target_kind, seed, where)
 
 
-def _check_compatible(transform: Transform, kinds: list[str], where: str, key: str) -> None:
+def _check_compatible(transform: Transform, kinds: list[str], key: str) -> None:
     """Refuse combinations that would silently corrupt targets."""
     if transform.kind == "geometric" and "boxes" in kinds and not transform.moves_boxes:
         raise ConfigError(f"`{key}.name`: {transform.name} cannot move box targets. Box targets "
@@ -940,10 +943,3 @@ def _check_compatible(transform: Transform, kinds: list[str], where: str, key: s
     if transform.kind == "batch" and kinds != ["label"]:
         raise ConfigError(f"`{key}.name`: {transform.name} mixes class labels; the task's targets "
                           f"are {', '.join(kinds)}.")
-    if where == "model" and transform.kind == "batch":
-        raise ConfigError(f"`{key}.name`: {transform.name} mixes labels and cannot run inside the "
-                          "model. Use augment.where=pipeline.")
-    if where == "model" and transform.kind == "geometric" and set(kinds) & {"mask", "boxes", "image", "input"}:
-        raise ConfigError(f"`{key}.name`: augment.where=model transforms inputs only, but "
-                          f"{transform.name} must also move the {', '.join(kinds)} targets. "
-                          "Use augment.where=pipeline.")

@@ -214,8 +214,6 @@ def build_pipeline(
 
     autotune = tf.data.AUTOTUNE
     target_fn = target_fn or (lambda y: y)
-    if augment_fn is not None and getattr(augment_fn, "where", "pipeline") == "model":
-        augment_fn = None  # the model augments its own inputs
     augmenting = training and augment_fn is not None
 
     def prepare(x: Any, y: Any) -> tuple[Any, Any]:
