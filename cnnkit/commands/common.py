@@ -48,13 +48,19 @@ def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
 
 def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
                           class_names: list[str] | None) -> None:
-    """Fill `model.input_shape` and what the task needs (e.g. `num_classes`) from the data."""
-    from omegaconf import open_dict
+    """Fill `model.input_shape` and what the task needs (e.g. `num_classes`) from the data;
+    with `augment.where=model` the model gets the augmentation layer (`model.input_augmentation`)."""
+    from omegaconf import OmegaConf, open_dict
 
     with open_dict(cfg):
         if cfg.model.get("input_shape") is None:
             cfg.model.input_shape = list(input_shape)
         task.complete_model_config(cfg.model, class_names, list(cfg.model.input_shape))
+        augment = cfg.get("augment") or {}
+        if augment.get("where") == "model" and augment.get("transforms"):
+            cfg.model.input_augmentation = {
+                "transforms": OmegaConf.to_container(augment.transforms, resolve=True),
+                "seed": int(cfg.seed)}
 
 
 def wants_debug(args: list[str]) -> bool:

@@ -908,9 +908,10 @@ def build_augmentation(augment_cfg: Any, target_kind: Any, seed: int) -> Augment
             raise ConfigError(f"`augment.{key}` is not an augment setting. Expected some of: "
                               f"{', '.join(TOP_LEVEL_KEYS)}.{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
     where = _choice(cfg.get("where", "pipeline"), "augment.where", WHERE)
-    if where == "model":  # no model-side layer yet: refuse rather than silently not augmenting
-        raise ConfigError("`augment.where=model` is not available yet: augmentation runs in the "
-                          "input pipeline on the CPU. Use augment.where=pipeline.")
+    if where == "model" and _kinds(target_kind) != ["label"]:
+        raise ConfigError("`augment.where=model` transforms the inputs alone; the task's targets "
+                          f"({', '.join(_kinds(target_kind))}) must move with them. "
+                          "Use augment.where=pipeline.")
     kinds = _kinds(target_kind)
     for kind in kinds:
         if kind not in TARGET_KINDS:
@@ -929,6 +930,12 @@ def build_augmentation(augment_cfg: Any, target_kind: Any, seed: int) -> Augment
         params = {k: v for k, v in item.items() if k != "name"}
         transform = TRANSFORMS.get(name)(name, params, key)
         _check_compatible(transform, kinds, key)
+        if where == "model" and transform.kind != "geometric":
+            # inside the model the inputs are already standardised: intensity changes defined on
+            # [0, 1] images (gamma, brightness, erasing) and label mixing belong to the pipeline
+            raise ConfigError(f"`{key}.name`: {name} runs in the input pipeline only; with "
+                              "augment.where=model use geometric transforms (flips, rotations, "
+                              "affine, crops, elastic) or set augment.where=pipeline.")
         transforms.append(transform)
     if not transforms:
         return None

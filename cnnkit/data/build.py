@@ -20,21 +20,26 @@ class PreparedData:
     seed: int
     target_kind: Any = "label"  # the task's, so targets are resized and augmented with inputs
     augmentation: Any = None  # `augment` config built for `target_kind`; used when training
+    #: with `augment.where=model` the pipeline does not augment: train.py puts the transforms
+    #: into the model (`model.input_augmentation`) instead
     one_hot: bool = False  # labels as one-hot vectors (mixup/cutmix need soft labels)
 
-    def dataset(self, split: str, training: bool = False, target_fn: Any = None,
-                augment_fn: Any = None) -> Any:
-        """`augment_fn` replaces the configured augmentation (training only)."""
+    def dataset(self, split: str, training: bool = False, target_fn: Any = None) -> Any:
+        """Batched (input, target) pairs; the configured augmentation applies when training."""
         cfg = self.data_cfg
-        augment = augment_fn if augment_fn is not None else self.augmentation
         classes = self.preprocessing.class_names
         return build_pipeline(
             self.source.split(split), self.preprocessing, int(cfg.batch_size), training,
-            self.seed, target_fn=target_fn, augment_fn=augment if training else None,
+            self.seed, target_fn=target_fn,
+            augment_fn=self.augmentation if training and not self.augments_in_model else None,
             cache=bool(cfg.get("cache", True)), shuffle_buffer=int(cfg.get("shuffle_buffer", 2048)),
             target_kind=self.target_kind,
             num_classes=len(classes) if self.one_hot and classes else None,
         )
+
+    @property
+    def augments_in_model(self) -> bool:
+        return self.augmentation is not None and self.augmentation.where == "model"
 
     def has_split(self, split: str) -> bool:
         return split in self.source.splits

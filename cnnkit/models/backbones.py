@@ -24,7 +24,8 @@ from cnnkit.registry import Registry
 GRAY_TO_RGB = ("repeat", "conv")
 # Keys of `model` that this builder reads; anything else is a typo.
 MODEL_KEYS = {"kind", "name", "weights", "input_shape", "num_classes", "output_activation",
-              "outputs", "head", "gray_to_rgb", "freeze", "freeze_until", "fine_tune", "options"}
+              "outputs", "head", "gray_to_rgb", "freeze", "freeze_until", "fine_tune", "options",
+              "input_augmentation"}
 # Constructor arguments cnnkit sets itself, so `model.options` may not.
 RESERVED_OPTIONS = {"include_top", "weights", "input_shape", "input_tensor", "classes"}
 NETWORK_PROBE_S = 3.0
@@ -296,7 +297,7 @@ def build_backbone_model(model_cfg: Any) -> Any:
     """Input in [0, 1] -> gray adapter -> preprocessing -> frozen/fine-tuned backbone -> head."""
     import keras
 
-    from cnnkit.models.layers import BackbonePreprocessing
+    from cnnkit.models.layers import BackbonePreprocessing, apply_input_augmentation
 
     _check_keys(model_cfg)
     backbone_info = BACKBONES.get(str(model_cfg.get("name")))
@@ -310,7 +311,8 @@ def build_backbone_model(model_cfg: Any) -> Any:
         layer_index(backbone, str(fine_tune.get("unfreeze_from")), "model.fine_tune.unfreeze_from")
 
     inputs = keras.Input(shape=(height, width, channels), name="input")
-    x = _adapt_gray(inputs, model_cfg.get("gray_to_rgb", "repeat")) if channels == 1 else inputs
+    x = apply_input_augmentation(model_cfg.get("input_augmentation"), inputs)
+    x = _adapt_gray(x, model_cfg.get("gray_to_rgb", "repeat")) if channels == 1 else x
     x = BackbonePreprocessing(backbone_info.preprocessing, name="preprocess_input")(x)
     # A frozen or fine-tuned backbone runs in inference mode, so its batch-norm statistics are
     # kept (the Keras transfer-learning guide); a backbone trained whole trains normally.

@@ -24,6 +24,7 @@ def _build_spec_model(model_cfg: Any) -> Any:
         name=str(model_cfg.get("name") or "model"),
         blocks=model_cfg.get("blocks"),
         rank=model_cfg.get("rank"),
+        input_augmentation=model_cfg.get("input_augmentation"),
     )
 
 

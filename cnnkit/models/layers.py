@@ -55,3 +55,46 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="cnnkit")
+class RandomAugmentation(keras.layers.Layer):
+    """The `augment` transforms inside the model (`augment.where=model`): geometric transforms of
+    the input, drawn afresh every training step; the identity at inference, so a saved model
+    predicts unchanged. Built from plain config, so it reloads with safe_mode=True."""
+
+    def __init__(self, transforms: list[dict[str, Any]], seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from cnnkit.data.augment import build_augmentation
+
+        self.transforms = [dict(t) for t in transforms]
+        self.seed = int(seed)
+        self.augmentation = build_augmentation(
+            {"where": "model", "transforms": self.transforms}, "label", self.seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not training or self.augmentation is None:
+            return inputs
+        import tensorflow as tf
+
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        augmented, _ = self.augmentation.apply_batch(inputs, None, seed)
+        return augmented
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "transforms": self.transforms, "seed": self.seed}
+
+
+def apply_input_augmentation(spec: Any, inputs: Any) -> Any:
+    """`inputs` through a RandomAugmentation layer when `model.input_augmentation` is set."""
+    if not spec:
+        return inputs
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(spec, DictConfig):
+        spec = OmegaConf.to_container(spec, resolve=True)
+    return RandomAugmentation(spec["transforms"], spec.get("seed", 0), name="augmentation")(inputs)

@@ -493,8 +493,12 @@ def build_from_spec(
     name: str = "model",
     blocks: Any = None,
     rank: int | None = None,
+    input_augmentation: Any = None,
 ) -> Any:
-    """Build a `keras.Model` from a layer spec; shapes are checked while the graph is wired."""
+    """Build a `keras.Model` from a layer spec; shapes are checked while the graph is wired.
+
+    `input_augmentation` (`augment.where=model`) puts a RandomAugmentation layer right after the
+    input; items that name `input` then see the augmented tensor."""
     import keras
 
     if not input_shape or any(int(d) <= 0 for d in input_shape if d is not None):
@@ -513,7 +517,10 @@ def build_from_spec(
             "set model.input_shape (and data to match), or model.rank=null to follow the input."
         )
     classes = keras_layer_classes()
-    tensors: dict[str, Any] = {INPUT_NAME: keras.Input(shape=tuple(input_shape), name=INPUT_NAME)}
+    from cnnkit.models.layers import apply_input_augmentation
+
+    model_input = keras.Input(shape=tuple(input_shape), name=INPUT_NAME)
+    tensors: dict[str, Any] = {INPUT_NAME: apply_input_augmentation(input_augmentation, model_input)}
     expander = Expander(blocks, classes, rank, shape_of=lambda n: tuple(tensors[n].shape))
     for node in expander.expand_model(layers):
         layer = _make_layer(node, classes)
@@ -537,7 +544,7 @@ def build_from_spec(
                                  f"{did_you_mean(out, expander.top.names)}")
         resolved.append(tensors[expander.resolve(out)])
     return keras.Model(
-        tensors[INPUT_NAME],
+        model_input,
         resolved[0] if len(resolved) == 1 else resolved,
         name=name,
     )

@@ -229,8 +229,8 @@ def test_no_transforms_means_no_augmentation() -> None:
         ({"transform": []}, "label", r"`augment.transform` is not an augment setting.*transforms"),
         ({"where": "gpu", "transforms": []}, "label", r"`augment.where` must be one of pipeline, model"),
         ({"transforms": [{"name": "mixup"}]}, "mask", r"mixup mixes class labels; .* are mask"),
-        ({"where": "model", "transforms": [{"name": "flip"}]}, "label",
-         r"`augment.where=model` is not available yet.*Use augment.where=pipeline"),
+        ({"where": "model", "transforms": [{"name": "cutout"}]}, "label",
+         r"`augment.transforms\[0\].name`: cutout runs in the input pipeline only"),
     ],
 )
 def test_config_errors_name_the_key(cfg: dict, kind: str, match: str) -> None:
