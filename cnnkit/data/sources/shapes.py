@@ -22,7 +22,7 @@ TARGETS = ("label", "mask", "boxes", "centre", "denoise")
 MASK_MODES = ("binary", "classes")
 
 
-def _draw(kind: str, size: int, cy: float, cx: float, radius: float) -> np.ndarray:
+def draw_shape(kind: str, size: int, cy: float, cx: float, radius: float) -> np.ndarray:
     """Boolean mask of one shape centred at (cy, cx) with half-extent `radius`."""
     yy, xx = np.mgrid[0:size, 0:size].astype("float32") + 0.5
     dy, dx = yy - cy, xx - cx
@@ -54,7 +54,7 @@ def generate_shapes(
     for i in range(n):
         radius = rng.uniform(0.18, 0.32) * image_size
         cy, cx = rng.uniform(radius, image_size - radius, size=2)
-        mask = _draw(classes[labels[i]], image_size, cy, cx, radius)
+        mask = draw_shape(classes[labels[i]], image_size, cy, cx, radius)
         background = rng.uniform(0.0, 0.3)
         foreground = rng.uniform(0.6, 1.0)
         clean[i, ..., 0] = np.where(mask, foreground, background)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
-from cnnkit.data.sources.shapes import SHAPE_NAMES, SPLIT_OFFSETS, _draw
+from cnnkit.data.sources.shapes import SHAPE_NAMES, SPLIT_OFFSETS, draw_shape
 from cnnkit.errors import ConfigError, did_you_mean
 
 # 3D solid -> (2D cross-section drawn by `shapes`, profile of its half-extent along z)
@@ -168,7 +168,7 @@ def generate_scenes(n: int, image_size: int, classes: list[str], min_shapes: int
                 placed.append((cy, cx, radius))
         mask = np.zeros((image_size, image_size), bool)
         for cy, cx, radius in placed:
-            mask |= _draw(classes[labels[i]], image_size, cy, cx, radius)
+            mask |= draw_shape(classes[labels[i]], image_size, cy, cx, radius)
         images[i, ..., 0] = _paint(mask, rng, noise)
         masks[i, ..., 0] = mask
         centres = np.array([(cy, cx) for cy, cx, _ in placed]).reshape(-1, 2)
@@ -217,8 +217,8 @@ def draw_solid(kind: str, size: int, centre: tuple[float, float, float],
     mask = np.zeros((size, size, size), bool)
     for z in range(size):
         half = _half_extent(profile, radius, z + 0.5 - cz)
-        if half > 0:  # `_draw` indexes (row, col); rows are y here, so transpose to (x, y)
-            mask[:, :, z] = _draw(section, size, cy, cx, half).T
+        if half > 0:  # `draw_shape` indexes (row, col); rows are y here, so transpose to (x, y)
+            mask[:, :, z] = draw_shape(section, size, cy, cx, half).T
     return mask
 
 
