@@ -142,6 +142,23 @@ def _projective_2d(t: Any, matrix: Any, offset: Any, interpolation: str, fill_mo
     return tf.cast(out, dtype) if interpolation == "nearest" else out
 
 
+def warp_affine(t: Any, matrix: Any, offset: Any, interpolation: str, fill_mode: str,
+                fill_value: float) -> Any:
+    """Warp a batch (B, *S, C) by per-example affine maps: input = matrix @ output + offset."""
+    n = t.shape.rank - 2
+    if n == 2:
+        return _projective_2d(t, matrix, offset, interpolation, fill_mode, fill_value)
+    coords = tf.einsum("bij,...j->b...i", matrix, _grid([int(d) for d in t.shape[1:-1]]))
+    coords += tf.reshape(offset, [-1] + [1] * n + [n])
+    return resample(t, coords, interpolation, fill_mode, fill_value)
+
+
+def _about_centre(matrix: Any, shape: list[int]) -> Any:
+    """The offset that makes `matrix` act about the centre of an array of `shape`."""
+    centre = (tf.constant(shape, tf.float32) - 1.0) / 2.0
+    return centre - tf.einsum("bij,j->bi", matrix, centre)
+
+
 # ----------------------------------------------------------------------------- parameter parsing
 
 
@@ -228,6 +245,7 @@ class GeometricTransform(Transform):
     """Moves input and spatial targets with the same random parameters."""
 
     kind = "geometric"
+    fusable = False  # implements `affine`: fuses with neighbouring affine warps
 
     def sample(self, seed: Any, batch: Any, shape: list[int]) -> tuple[Any, Any]:
         """Random parameters for a batch (each with a leading batch axis), and which examples
@@ -240,9 +258,20 @@ class GeometricTransform(Transform):
     def move_boxes(self, boxes: Any, params: Any) -> Any:
         raise NotImplementedError
 
+    def affine(self, params: Any, active: Any, shape: list[int]) -> tuple[Any, Any]:
+        """The warp as (B, n, n) matrices and (B, n) offsets (input = matrix @ output + offset;
+        the identity where inactive), for transforms that are `fusable`."""
+        raise NotImplementedError
+
     @property
     def interpolation(self) -> str:
         return str(self.params.get("interpolation", "bilinear"))
+
+    @property
+    def sampling(self) -> tuple[Any, ...] | None:
+        """(interpolation, fill_mode, fill_value) of a warp that samples between pixels; None for
+        one that moves whole pixels (flips, quarter turns), which fuses with any other."""
+        return None
 
 
 # ----------------------------------------------------------------------------- flips, 90 degrees
@@ -275,6 +304,7 @@ class Flip(GeometricTransform):
     """Mirror along each listed spatial axis, each independently with probability p."""
 
     moves_boxes = True
+    fusable = True
     defaults: dict[str, Any] = {"axes": None}
     fixed_axes: list[int] | None = None
 
@@ -291,6 +321,13 @@ class Flip(GeometricTransform):
         for axis, flag in params.items():
             t = tf.where(_per_example(flag, rank), tf.reverse(t, [axis + 1]), t)
         return t
+
+    def affine(self, params: Any, active: Any, shape: list[int]) -> tuple[Any, Any]:
+        flipped = [params.get(axis, tf.zeros_like(active)) for axis in range(len(shape))]
+        flipped = tf.stack(flipped, axis=-1)  # (B, n)
+        matrix = tf.linalg.diag(tf.where(flipped, -1.0, 1.0))
+        offset = tf.where(flipped, tf.constant(shape, tf.float32) - 1.0, 0.0)
+        return matrix, offset
 
     def move_boxes(self, boxes: Any, params: Any) -> Any:
         x1, y1, x2, y2 = _box_coords(boxes)
@@ -337,6 +374,7 @@ class Rotate90(GeometricTransform):
 
     ranks = (2, 3)
     moves_boxes = True
+    fusable = True
     defaults: dict[str, Any] = {"axes": [-2, -1]}
 
     def plane(self, rank: int) -> tuple[int, int]:
@@ -363,6 +401,15 @@ class Rotate90(GeometricTransform):
             out = tf.where(_per_example(tf.equal(params, k), rank), _rot90(t, k, a, b), out)
         return out
 
+    def affine(self, params: Any, active: Any, shape: list[int]) -> tuple[Any, Any]:
+        # np.rot90 by k: input = R^k @ output about the centre, R = [[0, 1], [-1, 0]] in (a, b)
+        a, b = self.plane(len(shape))
+        cos = tf.gather(tf.constant([1.0, 0.0, -1.0, 0.0]), params)
+        sin = tf.gather(tf.constant([0.0, 1.0, 0.0, -1.0]), params)
+        matrix = _plane_matrix(len(shape), a, b, {(a, a): cos, (a, b): sin, (b, a): -sin,
+                                                  (b, b): cos}, tf.shape(params)[0])
+        return matrix, _about_centre(matrix, shape)
+
     def move_boxes(self, boxes: Any, params: Any) -> Any:
         coords = _box_coords(boxes)
         if self.plane(2) != (0, 1):  # rotating from x towards y: the opposite sense
@@ -385,6 +432,7 @@ class MatrixTransform(GeometricTransform):
 
     warp_defaults: dict[str, Any] = {"fill_mode": "reflect", "fill_value": 0.0,
                                      "interpolation": "bilinear"}
+    fusable = True
 
     def setup(self) -> None:
         _choice(self.params["fill_mode"], self.param_key("fill_mode"), FILL_MODES)
@@ -402,14 +450,18 @@ class MatrixTransform(GeometricTransform):
 
     def warp(self, t: Any, params: Any, interpolation: str) -> Any:
         matrix, offset = params
-        mode, fill = str(self.params["fill_mode"]), float(self.params["fill_value"])
-        n = t.shape.rank - 2
-        if n == 2:
-            return _projective_2d(t, matrix, offset, interpolation, mode, fill)
-        grid = _grid([int(d) for d in t.shape[1:-1]])
-        coords = tf.einsum("bij,...j->b...i", matrix, grid)
-        coords += tf.reshape(offset, [-1] + [1] * n + [n])
-        return resample(t, coords, interpolation, mode, fill)
+        return warp_affine(t, matrix, offset, interpolation, str(self.params["fill_mode"]),
+                           float(self.params["fill_value"]))
+
+    def affine(self, params: Any, active: Any, shape: list[int]) -> tuple[Any, Any]:
+        matrix, offset = params
+        identity = _eye_batch(len(shape), tf.shape(active)[0])
+        return (tf.where(active[:, None, None], matrix, identity),
+                tf.where(active[:, None], offset, tf.zeros_like(offset)))
+
+    @property
+    def sampling(self) -> tuple[Any, ...]:
+        return (self.interpolation, str(self.params["fill_mode"]), float(self.params["fill_value"]))
 
 
 def _eye_batch(n: int, batch: Any) -> Any:
@@ -459,11 +511,8 @@ class Affine(MatrixTransform):
             matrix = matrix @ rotation @ _plane_matrix(n, i, j, {(i, j): shear}, batch)
         zoom = _uniform(seed, 30, [batch], *self.scale)
         matrix = matrix / zoom[:, None, None]  # zoom > 1 samples a smaller region: zooms in
-        size = tf.constant(shape, tf.float32)
-        shift = _uniform(seed, 40, [batch, n], *self.translate) * size
-        centre = (size - 1.0) / 2.0
-        offset = centre - tf.einsum("bij,j->bi", matrix, centre) - shift
-        return matrix, offset
+        shift = _uniform(seed, 40, [batch, n], *self.translate) * tf.constant(shape, tf.float32)
+        return matrix, _about_centre(matrix, shape) - shift
 
 
 def _register_affine(name: str, doc: str, **own: Any) -> type:
@@ -675,15 +724,22 @@ def _convolve_axis(x: Any, kernel: Any, axis: int, radius: int) -> Any:
 
 
 def _box_region(seed: Any, batch: Any, shape: list[int], sides: Any) -> Any:
-    """(B, *shape, 1) float mask of one axis-aligned box per example, side fractions (B, n)."""
+    """(B, *shape, 1) float mask of one axis-aligned box per example, side fractions (B, n).
+
+    Built as the product of one 1D inside-test per axis (a few hundred comparisons instead of
+    one per pixel and axis)."""
     n = len(shape)
     size = tf.constant(shape, tf.float32)
     centre = _uniform(seed, 7, [batch, n]) * size
     half = sides * size / 2.0
-    grid = _grid(shape) + 0.5
-    expand = [-1] + [1] * n + [n]
-    inside = tf.abs(grid[None] - tf.reshape(centre, expand)) < tf.reshape(half, expand)
-    return tf.cast(tf.reduce_all(inside, axis=-1, keepdims=True), tf.float32)
+    region = None
+    for axis, length in enumerate(shape):
+        position = tf.range(length, dtype=tf.float32) + 0.5
+        inside = tf.abs(position[None] - centre[:, axis, None]) < half[:, axis, None]  # (B, L)
+        spread = [-1] + [length if a == axis else 1 for a in range(n)] + [1]
+        inside = tf.reshape(tf.cast(inside, tf.float32), spread)
+        region = inside if region is None else region * inside
+    return region
 
 
 @TRANSFORMS.register("cutout")
@@ -801,15 +857,23 @@ class Augmentation:
         rank = x.shape.rank - 2
         shape = [int(d) for d in x.shape[1:-1]]
         batch = tf.shape(x)[0]
-        for index, transform in enumerate(self.transforms):
-            transform.check_rank(rank)
+        for step in self._steps(rank):
+            if len(step) > 1:
+                x, y = self._warp_fused(step, seed, x, y, shape)
+                continue
+            index, transform = step[0]
             step_seed = _seed(seed, index)
             if transform.kind == "geometric":
                 params, active = transform.sample(step_seed, batch, shape)
 
                 def geometric(x: Any, y: Any, params: Any, transform: Any = transform) -> Any:
-                    moved = self._move(y, self.target_kind, transform, params, shape)
-                    return transform.warp(x, params, transform.interpolation), moved
+                    def warp(t: Any, interpolation: str | None) -> Any:
+                        return transform.warp(t, params, interpolation or transform.interpolation)
+
+                    def move_boxes(boxes: Any) -> Any:
+                        return transform.move_boxes(boxes, params)
+
+                    return warp(x, None), self._move(y, self.target_kind, warp, move_boxes, shape)
 
                 x, y = _on_subset(active, geometric, x, y, params, transform.p >= 1.0)
             elif transform.kind == "intensity":
@@ -824,33 +888,98 @@ class Augmentation:
                 x, y = transform.mix(x, y, step_seed)
         return x, y
 
-    def _move(self, y: Any, kind: Any, transform: Any, params: Any, shape: list[int]) -> Any:
+    def _steps(self, rank: int) -> list[list[tuple[int, Transform]]]:
+        """The (index, transform) list in order, with runs of affine warps (flips, quarter turns,
+        affine, crops) grouped: each run is fused into one resampling, which is faster and, with
+        bilinear interpolation, sharper than resampling once per transform. In 1D/3D a run is fused
+        only when it resamples anyway (flips and quarter turns alone are cheaper as they are)."""
+        steps: list[list[tuple[int, Transform]]] = []
+        for index, transform in enumerate(self.transforms):
+            transform.check_rank(rank)
+            if steps and _fuses(steps[-1], transform):
+                steps[-1].append((index, transform))
+            else:
+                steps.append([(index, transform)])
+        out = []
+        for step in steps:
+            fused = len(step) > 1 and (rank == 2 or any(t.sampling is not None for _, t in step))
+            out.extend([step] if fused else [[item] for item in step])
+        return out
+
+    def _warp_fused(self, step: list[tuple[int, Transform]], seed: Any, x: Any, y: Any,
+                    shape: list[int]) -> tuple[Any, Any]:
+        """Apply a run of affine warps as one: their maps composed per example."""
+        batch, n = tf.shape(x)[0], len(shape)
+        matrix, offset = _eye_batch(n, batch), tf.zeros([batch, n])
+        members, any_active = [], tf.zeros([batch], tf.bool)
+        for index, transform in step:
+            params, active = transform.sample(_seed(seed, index), batch, shape)
+            step_matrix, step_offset = transform.affine(params, active, shape)
+            # out = T2(T1(in)): input = M1 (M2 p + o2) + o1
+            offset = offset + tf.einsum("bij,bj->bi", matrix, step_offset)
+            matrix = matrix @ step_matrix
+            members.append(params)
+            any_active = any_active | active
+        samplings = [t.sampling for _, t in step if t.sampling is not None]
+        interpolation, fill_mode, fill_value = samplings[0] if samplings else ("nearest", "reflect", 0.0)
+
+        def fused(x: Any, y: Any, params: Any) -> Any:
+            (matrix, offset), member_params = params
+
+            def warp(t: Any, chosen: str | None) -> Any:
+                return warp_affine(t, matrix, offset, chosen or interpolation, fill_mode, fill_value)
+
+            def move_boxes(boxes: Any) -> Any:
+                for (_, transform), own in zip(step, member_params, strict=True):
+                    boxes = transform.move_boxes(boxes, own)
+                return boxes
+
+            return warp(x, None), self._move(y, self.target_kind, warp, move_boxes, shape)
+
+        return _on_subset(any_active, fused, x, y, ((matrix, offset), members), neutral=True)
+
+    def _move(self, y: Any, kind: Any, warp: Any, move_boxes: Any, shape: list[int]) -> Any:
+        """Targets after a geometric step: `warp(t, interpolation or None)` moves spatial ones
+        (masks nearest-neighbour), `move_boxes` moves boxes, the rest stay."""
         if y is None:
             return None
         if isinstance(kind, Mapping):
-            return {head: self._move(value, kind.get(head, "values"), transform, params, shape)
+            return {head: self._move(value, kind.get(head, "values"), warp, move_boxes, shape)
                     for head, value in y.items()}
         if kind in ("mask", "image", "input"):
             if [int(d) for d in y.shape[1:-1]] != shape:
                 raise DataError(f"A {kind} target of shape {tuple(y.shape[1:])} does not match its "
                                 f"input's spatial shape {tuple(shape)}.")
-            return transform.warp(y, params, "nearest" if kind == "mask" else transform.interpolation)
+            return warp(y, "nearest" if kind == "mask" else None)
         if kind == "boxes":
-            return transform.move_boxes(y, params)
+            return move_boxes(y)
         return y
 
 
-def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool = False
-               ) -> tuple[Any, Any]:
+def _fuses(step: list[tuple[int, Transform]], transform: Transform) -> bool:
+    """Whether `transform` joins the run of affine warps `step` (same sampling settings)."""
+    members = [t for _, t in step] + [transform]
+    if not all(t.kind == "geometric" and t.fusable for t in members):
+        return False
+    return len({t.sampling for t in members if t.sampling is not None}) <= 1
+
+
+def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool = False,
+               neutral: bool = False) -> tuple[Any, Any]:
     """`fn(x, y, params)` on the examples where `active` holds; the others pass unchanged.
 
     Transforms with probability p then cost about p of a full batch (most presets use p < 1);
-    `always` (p = 1) skips the selection.
+    `always` (p = 1) skips the selection. `neutral`: `fn` itself leaves inactive examples as they
+    are (identity parameters), so when most are active it runs on the whole batch rather than
+    gathering and scattering them.
     """
     if always:
         return fn(x, y, params)
     index = tf.where(active)[:, 0]
     targets = () if y is None else y
+
+    def cast_like(old: Any, new: Any) -> Any:
+        return tf.nest.map_structure(lambda t, n: tf.cast(n, t.dtype), old, new)
 
     def changed() -> tuple[Any, Any]:
         def take(t: Any) -> Any:
@@ -863,7 +992,18 @@ def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool =
                           tf.nest.map_structure(take, params))
         return put(x, new_x), tf.nest.map_structure(put, targets, new_y)
 
-    x, targets = tf.cond(tf.size(index) > 0, changed, lambda: (x, targets))
+    def some() -> tuple[Any, Any]:
+        return tf.cond(tf.size(index) > 0, changed, lambda: (x, targets))
+
+    if neutral:
+        def whole() -> tuple[Any, Any]:
+            new_x, new_y = fn(x, targets, params)
+            return cast_like(x, new_x), cast_like(targets, new_y)
+
+        most = tf.size(index) * 2 >= tf.size(active)
+        x, targets = tf.cond(most, whole, some)
+    else:
+        x, targets = some()
     return x, (None if y is None else targets)
 
 

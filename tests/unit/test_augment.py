@@ -249,3 +249,25 @@ def test_transforms_with_probability_change_some_examples_and_keep_masks_aligned
         np.testing.assert_array_equal(x.numpy(), y.numpy().astype("float32"))
         changed = [not np.array_equal(y.numpy()[i], mask[i]) for i in range(len(mask))]
         assert 0 < sum(changed) < len(mask), f"{name}: {changed}"
+
+
+@pytest.mark.parametrize("rank", [2, 3])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_fused_affine_warps_equal_the_transforms_applied_one_by_one(rank: int, interpolation: str) -> None:
+    """Flips, quarter turns and affine maps in a row are resampled once, as one composed map;
+    the result must be what applying each transform's own warp in turn gives."""
+    rng = np.random.default_rng(0)
+    image = rng.random((6, *([12] * rank), 2)).astype("float32")
+    affine = {"name": "affine", "p": 0.7, "interpolation": interpolation, **STRONG["affine"]}
+    aug = build_augmentation({"transforms": [{"name": "flip", "p": 0.5},
+                                             {"name": "rotate90", "p": 0.7}, affine]}, "label", 0)
+    assert len(aug._steps(rank)) == 1, "the three warps should fuse into one step"
+    fused, _ = aug.apply_batch(image, np.zeros(6, "int32"), SEED)
+    x = tf.constant(image)
+    for index, transform in enumerate(aug.transforms):
+        step_seed = tf.random.experimental.stateless_fold_in(SEED, index)  # as apply_batch draws
+        params, active = transform.sample(step_seed, 6, [12] * rank)
+        moved = transform.warp(x, params, transform.interpolation)
+        x = tf.where(tf.reshape(active, [-1] + [1] * (rank + 1)), moved, x)
+    assert not np.allclose(x.numpy(), image)
+    np.testing.assert_allclose(fused.numpy(), x.numpy(), atol=1e-4)
