@@ -21,6 +21,7 @@ from cnnkit.rundir import write_text
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import Task, print_metrics_table
 from cnnkit.tasks.losses import FocalCrossentropy
+from cnnkit.tasks.metrics import positive
 
 MODES = ("auto", "multiclass", "binary", "multilabel")
 CLASSIFICATION_LOSSES = ("auto", "crossentropy", "sparse_categorical_crossentropy", "focal")
@@ -230,7 +231,7 @@ class Classification(Task):
                              names: list[str]) -> dict[str, Any]:
         from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-        y_pred = (probs >= self.thresholds(probs.shape[-1])).astype(int)
+        y_pred = positive(probs, self.thresholds(probs.shape[-1])).astype(int)
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, zero_division=0)
         report["num_samples"] = int(len(y_true))
@@ -280,7 +281,8 @@ class Classification(Task):
         writer.writerow(["id", "prediction", *(f"prob_{n}" for n in names)])
         for sample_id, probs in zip(ids, outputs, strict=True):
             if multilabel:
-                label = ";".join(n for n, p, t in zip(names, probs, thresholds, strict=True) if p >= t)
+                label = ";".join(n for n, p, t in zip(names, probs, thresholds, strict=True)
+                                 if positive(p, t))
             else:
                 label = names[int(np.argmax(probs))]
             writer.writerow([sample_id, label, *(f"{p:.6f}" for p in probs)])

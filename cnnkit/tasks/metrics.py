@@ -19,10 +19,16 @@ from cnnkit.tasks.losses import PACKAGE, as_images, ssim
 # --- NumPy: whole-split scores -------------------------------------------------------------------
 
 
+def positive(probs: Any, threshold: Any) -> Any:
+    """Keras' rule (as BinaryAccuracy): positive when p > threshold, so the metrics shown during
+    training, `cnnkit evaluate` and the labels `cnnkit predict` writes all agree, even at p = 0.5."""
+    return probs > threshold
+
+
 def predicted_labels(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Class index per pixel/sample: thresholded for one sigmoid channel, argmax otherwise."""
     if probs.shape[-1] == 1:
-        return (probs[..., 0] >= threshold).astype("int64")
+        return positive(probs[..., 0], threshold).astype("int64")
     return probs.argmax(-1)
 
 
@@ -88,7 +94,7 @@ class _ConfusionMetric(keras.metrics.Metric):
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = ops.cast(y_pred, "float32")
         if y_pred.shape[-1] == 1:
-            pred = ops.cast(y_pred[..., 0] >= self.threshold, "int32")
+            pred = ops.cast(positive(y_pred[..., 0], self.threshold), "int32")
         else:
             pred = ops.argmax(y_pred, axis=-1)
         true = ops.cast(y_true, "int32")

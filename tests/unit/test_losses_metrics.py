@@ -32,6 +32,19 @@ def test_dice_and_iou_of_two_known_masks():
     assert float(iou.result()) == pytest.approx(3 / 7)
 
 
+def test_probability_exactly_at_the_threshold_is_negative_everywhere():
+    """Pixel accuracy (Keras), Dice and the written masks must agree on p == threshold."""
+    truth = np.array([[0, 1, 1, 0]], "float32")[..., None]
+    probs = np.array([[0.5, 0.5, 0.9, 0.1]], "float32")[..., None]
+    assert metrics.predicted_labels(probs).tolist() == [[0, 0, 1, 0]]
+    accuracy = keras.metrics.BinaryAccuracy(threshold=0.5)
+    accuracy.update_state(truth, probs)
+    assert float(accuracy.result()) == pytest.approx(0.75)  # only the 0.5 on a 1 is wrong
+    dice = metrics.Dice()
+    dice.update_state(truth, probs)
+    assert float(dice.result()) == pytest.approx(2 / 3)  # TP 1, FN 1, FP 0
+
+
 def test_multiclass_dice_metric_takes_argmax_and_skips_background():
     truth = np.array([[0, 1, 1, 2]])[..., None]
     probs = keras.ops.one_hot(np.array([[0, 1, 2, 2]]), 3)
