@@ -41,6 +41,7 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     from cnnkit.commands.common import complete_model_config
     from cnnkit.config.compose import compose
     from cnnkit.data.build import prepare_data
+    from cnnkit.data.pipeline import endless_epochs
     from cnnkit.models.build import build_model
     from cnnkit.tasks import get_task
     from cnnkit.training.compile import build_optimizer
@@ -74,9 +75,11 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
         return steps * int(batch[0].shape[0]) / (time.perf_counter() - start)
 
     # Alternate the two so that a slow spell of a shared machine hits both; report medians.
+    # The pipeline is read as `cnnkit train` feeds it to fit: one endless iterator.
+    endless, _ = endless_epochs(train)
     pipeline, training = [], []
     for _ in range(rounds):
-        pipeline.append(images_per_second(train.repeat(), seconds))
+        pipeline.append(images_per_second(endless, seconds))
         training.append(training_rate())
     return {"model": model_name, "input": "x".join(map(str, cfg.model.input_shape)),
             "batch": int(cfg.data.batch_size), "pipeline": statistics.median(pipeline),

@@ -10,6 +10,7 @@ from cnnkit import rundir
 from cnnkit.commands.common import complete_model_config, console
 from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data
+from cnnkit.data.pipeline import endless_epochs
 from cnnkit.errors import ConfigError
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
@@ -23,15 +24,6 @@ def _verbosity(value: Any) -> int:
     if value == "auto":
         return 1 if sys.stdout.isatty() else 2
     return int(value)
-
-
-def _steps(dataset: Any) -> int:
-    import tensorflow as tf
-
-    steps = int(dataset.cardinality())
-    if steps < 0:  # unknown length (e.g. a filtered stream): count once
-        steps = int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
-    return max(1, steps)
 
 
 def _monitor(cfg: Any, has_val: bool) -> str:
@@ -70,8 +62,8 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
 
     with policy.strategy.scope():
         model = build_model(cfg.model)
-        train_ds = data.dataset("train", training=True, target_fn=task.target_fn())
-        steps = _steps(train_ds)
+        train_ds, steps = endless_epochs(data.dataset("train", training=True,
+                                                      target_fn=task.target_fn()))
         compile_model(cfg.optimizer, int(cfg.trainer.epochs))
     has_val = data.has_split("val")
     val_ds = data.dataset("val", target_fn=task.target_fn()) if has_val else None
@@ -82,7 +74,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     task.save_state(run_path)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
     history = fit_in_phases(model, cfg, compile_model, policy.strategy, train_ds,
-                            validation_data=val_ds, callbacks=callbacks,
+                            steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
                             verbose=_verbosity(cfg.trainer.verbose),
                             shuffle=False, **task.fit_options())  # the pipeline shuffles
     if monitor not in history.history:

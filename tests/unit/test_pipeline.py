@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from cnnkit.data.augment import build_augmentation
-from cnnkit.data.pipeline import Preprocessing, build_pipeline, resize_spatial
+from cnnkit.data.pipeline import Preprocessing, build_pipeline, endless_epochs, resize_spatial
 
 
 def preprocessing(raw: list[int], target: list[int], normalize: str = "rescale") -> Preprocessing:
@@ -137,3 +137,12 @@ def test_mixup_pipelines_get_soft_one_hot_labels() -> None:
 def test_augmented_pipeline_keeps_its_length() -> None:
     ds = augmented_pipeline(0)  # 24 examples in batches of 8, augmented in one chunk
     assert int(ds.cardinality()) == 3 == len(list(ds))
+
+
+def test_endless_epochs_keep_each_pass_with_its_last_partial_batch() -> None:
+    """`fit` gets one endless iterator; every epoch must still be exactly one pass."""
+    endless, steps = endless_epochs(tf.data.Dataset.range(10).batch(3))
+    assert steps == 4
+    assert [int(tf.size(b)) for b in endless.take(3 * steps)] == [3, 3, 3, 1] * 3
+    filtered = tf.data.Dataset.range(10).filter(lambda v: v % 2 == 0).batch(2)  # unknown length
+    assert endless_epochs(filtered)[1] == 3
