@@ -250,7 +250,11 @@ def build_pipeline(
                 ds = ds.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
     else:
         ds = ds.batch(batch_size)
-    return ds.prefetch(autotune)
+    # Parallelism across examples and chunks (AUTOTUNE above), not inside each op: with the
+    # default, lenet5/digits/strong read 9.0k against 12.2k img/s here and trained ~10% slower.
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
+    return ds.prefetch(autotune).with_options(options)
 
 
 def endless_epochs(dataset: Any) -> tuple[Any, int]:
