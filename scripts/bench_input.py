@@ -60,9 +60,9 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     model.compile(optimizer=build_optimizer(cfg.optimizer, 100, 1), loss=task.loss(model),
                   metrics=task.metrics(model), jit_compile=policy.jit_compile,
                   steps_per_execution=int(cfg.trainer.steps_per_execution))
-    batch = next(iter(train))  # also fills the cache: later epochs read from it
-    for _ in train:
+    for _ in train:  # one whole epoch fills the cache: the timed epochs read from it
         pass
+    batch = next(iter(train))
     in_memory = tf.data.Dataset.from_tensors(batch).repeat()
     model.fit(in_memory, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)  # trace outside the timing
     start = time.perf_counter()

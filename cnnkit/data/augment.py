@@ -978,9 +978,6 @@ def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool =
     index = tf.where(active)[:, 0]
     targets = () if y is None else y
 
-    def cast_like(old: Any, new: Any) -> Any:
-        return tf.nest.map_structure(lambda t, n: tf.cast(n, t.dtype), old, new)
-
     def changed() -> tuple[Any, Any]:
         def take(t: Any) -> Any:
             return tf.gather(t, index)
@@ -998,7 +995,8 @@ def _on_subset(active: Any, fn: Any, x: Any, y: Any, params: Any, always: bool =
     if neutral:
         def whole() -> tuple[Any, Any]:
             new_x, new_y = fn(x, targets, params)
-            return cast_like(x, new_x), cast_like(targets, new_y)
+            return tf.cast(new_x, x.dtype), tf.nest.map_structure(
+                lambda t, new: tf.cast(new, t.dtype), targets, new_y)
 
         most = tf.size(index) * 2 >= tf.size(active)
         x, targets = tf.cond(most, whole, some)
