@@ -32,8 +32,9 @@ test-fast: $(STAMP)  ## unit tests only (skips the slow end-to-end runs)
 
 test-full: $(STAMP) lint test  ## lint, then the whole suite
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff and the import-linter layer contract (pyproject.toml)
 	$(BIN)/ruff check cnnkit tests scripts
+	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## benchmark scripts (figures side by side with a baseline)
 	@for s in scripts/bench_*.py; do echo "== $$s"; $(BIN)/python $$s || exit 1; done

@@ -1,0 +1,1 @@
+"""Input/output: the run directory and atomic writes, input readers, prediction writers, plots."""
