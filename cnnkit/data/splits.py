@@ -18,14 +18,15 @@ SPLIT_NAMES = ("train", "val", "test")
 log = logging.getLogger("cnnkit.data")
 
 
-def _split(x: Any, y: np.ndarray, fraction: float, seed: int, stratify: bool) -> tuple:
-    """(rest_x, part_x, rest_y, part_y) with `fraction` of the examples in the part."""
+def _split(x: Any, y: np.ndarray, fraction: float | int, seed: int, stratify: bool) -> tuple:
+    """(rest_x, part_x, rest_y, part_y) with `fraction` of the examples (an int: that many) in
+    the part."""
     from sklearn.model_selection import train_test_split
 
     labels = y if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) else None
     if labels is not None:
         counts = np.unique(labels, return_counts=True)[1]
-        n_part = int(np.ceil(fraction * len(y)))
+        n_part = fraction if isinstance(fraction, int) else int(np.ceil(fraction * len(y)))
         if counts.min() < 2 or n_part < len(counts) or len(y) - n_part < len(counts):
             log.warning("Too few examples per class to stratify a %.0f%% split of %d; "
                         "splitting at random.", 100 * fraction, len(y))
@@ -33,7 +34,7 @@ def _split(x: Any, y: np.ndarray, fraction: float, seed: int, stratify: bool) ->
     try:
         return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=labels)
     except ValueError as exc:  # e.g. a fraction that leaves a split empty
-        raise DataError(f"Cannot carve a {fraction:.0%} split out of {len(y)} examples: {exc}") from exc
+        raise DataError(f"Cannot carve a split of {fraction} out of {len(y)} examples: {exc}") from exc
 
 
 def carve_splits(
@@ -54,8 +55,10 @@ def assemble_splits(
     test_fraction: float,
     seed: int,
     stratify: bool = True,
+    max_samples: int | None = None,
 ) -> dict[str, tuple[Any, np.ndarray]]:
-    """The given splits, with val/test carved from train by fraction where not given.
+    """The given splits, with val/test carved from train by fraction where not given, and at most
+    `max_samples` examples in all (see `limit_splits`).
 
     `x` may be an array or a list (of file paths, say), so sources can split before decoding.
     """
@@ -80,4 +83,31 @@ def assemble_splits(
         rest_x, val_x, rest_y, val_y = _split(rest_x, rest_y, val / (1 - test), seed, stratify)
         splits["val"] = (val_x, val_y)
     splits["train"] = (rest_x, rest_y)
-    return {name: splits[name] for name in SPLIT_NAMES if name in splits}
+    ordered = {name: splits[name] for name in SPLIT_NAMES if name in splits}
+    return limit_splits(ordered, max_samples, seed, stratify)
+
+
+def limit_splits(splits: dict[str, tuple[Any, Any]], max_samples: int | None, seed: int,
+                 stratify: bool = True) -> dict[str, tuple[Any, Any]]:
+    """At most `max_samples` examples in all (`data.max_samples`): every split is cut by the same
+    fraction, stratified and seeded, so a large dataset can be tried on a subset. Sources cut
+    file lists before decoding; a no-op when the data are small enough."""
+    if not max_samples:
+        return splits
+    sizes = {name: len(y) for name, (_, y) in splits.items()}
+    total = sum(sizes.values())
+    if total <= max_samples:
+        return splits
+    exact = {name: n * max_samples / total for name, n in sizes.items()}
+    keep = {name: max(1, int(v)) for name, v in exact.items()}
+    by_remainder = sorted(exact, key=lambda name: exact[name] - int(exact[name]), reverse=True)
+    for name in by_remainder[: max(0, max_samples - sum(keep.values()))]:
+        keep[name] += 1
+    limited = {}
+    for name, (x, y) in splits.items():
+        if keep[name] >= sizes[name]:
+            limited[name] = (x, y)
+            continue
+        _, part_x, _, part_y = _split(x, np.asarray(y), keep[name], seed, stratify)
+        limited[name] = (part_x, part_y)
+    return limited

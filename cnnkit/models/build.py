@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cnnkit.models.schemas import BackboneSchema, SpecModelSchema, check_backbone, check_spec
 from cnnkit.registry import Registry
 
+#: A model kind is `build(model_cfg) -> keras.Model` (uncompiled); its entry's schema has a
+#: `rank_of(values)` giving the spatial rank it expects (None: unknown).
 MODEL_KINDS: Registry[Callable[[Any], Any]] = Registry("model kind", "model.kind")
 # What a model kind needs from the data pipeline when the user's `data.normalize` would break it:
 # a backbone normalises inside the model (its own preprocess_input) and wants images in [0, 1].
 KIND_DATA_NORMALIZE = {"backbone": "rescale"}
 
 
-@MODEL_KINDS.register("spec")
+@MODEL_KINDS.register("spec", schema=SpecModelSchema, check=check_spec)
 def _build_spec_model(model_cfg: Any) -> Any:
     from cnnkit.models.spec import build_from_spec
 
@@ -28,7 +31,7 @@ def _build_spec_model(model_cfg: Any) -> Any:
     )
 
 
-@MODEL_KINDS.register("backbone")
+@MODEL_KINDS.register("backbone", schema=BackboneSchema, check=check_backbone)
 def _build_backbone_model(model_cfg: Any) -> Any:
     from cnnkit.models.backbones import build_backbone_model
 

@@ -28,6 +28,33 @@ class DevicePolicy:
                 f"{'mixed_float16' if self.mixed_precision else 'float32'}")
 
 
+def check_cluster(config: dict[str, Any]) -> None:
+    """A rule of the validation pass: TF_CONFIG, when it is used, describes a cluster."""
+    mode = (config.get("trainer") or {}).get("distribute", "auto")
+    raw = os.environ.get("TF_CONFIG")
+    if mode == "multi_worker" and not raw:
+        raise ConfigError(
+            "`trainer.distribute=multi_worker` needs the TF_CONFIG environment variable "
+            "describing the cluster. Received: TF_CONFIG unset")
+    if mode not in ("auto", "multi_worker") or not raw:
+        return
+    example = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
+    try:
+        spec = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"`TF_CONFIG` is not valid JSON ({exc.msg} at character {exc.pos}). "
+                          f"Expected e.g. {example}") from exc
+    cluster = spec.get("cluster") if isinstance(spec, dict) else None
+    task = spec.get("task") if isinstance(spec, dict) else None
+    if not isinstance(cluster, dict) or not any(isinstance(v, list) and v for v in cluster.values()):
+        raise ConfigError(f"`TF_CONFIG` has no `cluster` with a list of hosts. Received: {raw!r}. "
+                          f"Expected e.g. {example}")
+    if not isinstance(task, dict) or task.get("type") not in cluster or not isinstance(
+            task.get("index"), int) or not 0 <= task["index"] < len(cluster[task["type"]]):
+        raise ConfigError(f"`TF_CONFIG.task` must name this process's role in the cluster, "
+                          f"e.g. {{\"type\": \"worker\", \"index\": 0}}. Received: {task!r}")
+
+
 def _pick(value: Any, auto: bool) -> bool:
     return auto if value == "auto" else bool(value)
 
@@ -42,12 +69,7 @@ def build_policy(trainer_cfg: Any) -> DevicePolicy:
     if mode == "auto":
         mode = "multi_worker" if os.environ.get("TF_CONFIG") else ("mirrored" if gpus > 1 else "none")
     if mode == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ConfigError(
-                "`trainer.distribute=multi_worker` needs the TF_CONFIG environment variable "
-                "describing the cluster. Received: TF_CONFIG unset"
-            )
-        json.loads(os.environ["TF_CONFIG"])
+        check_cluster({"trainer": {"distribute": "multi_worker"}})
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif mode == "mirrored":
         strategy = tf.distribute.MirroredStrategy()

@@ -3,8 +3,8 @@
 A source turns its `data` config into a `SourceData`: raw examples per split (NumPy arrays or a
 tf.data.Dataset of `(x, y)` pairs, channels last) plus what is needed to interpret them (class
 names, the value range of the raw pixels). Preprocessing and batching live in `data/pipeline.py`.
-Each source checks its keys with its own schema (`typed_data_config`), so a typo such as
-`data.pth` is reported by name before anything is read.
+Each source registers with its schema, so a typo such as `data.pth` is reported by name before
+anything is read (`cnnkit.config.validate`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from cnnkit.config.check import check_group, schema_keys, setting
+from cnnkit.config.plain import to_plain
+from cnnkit.data.splits import limit_splits
 from cnnkit.registry import Registry
 
 
@@ -41,22 +44,44 @@ class SourceData:
 
 @dataclass
 class CommonDataSchema:
-    """Keys every file-based source shares (see conf/data/*.yaml for their meaning)."""
+    """Keys every source has (see conf/data/*.yaml for their meaning)."""
 
     source: str = ""
-    split: str = "test"
-    batch_size: int = 32
-    normalize: str = "standardize"
+    split: str = "test"  # the split `cnnkit evaluate` uses
+    batch_size: int = setting(32, min=1)
+    normalize: Literal["standardize", "rescale", "none"] = "standardize"
     cache: bool = True
-    shuffle_buffer: int = 2048
+    shuffle_buffer: int = setting(2048, min=0)
     seed: int = 42
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    image_size: int | None = None
-    on_bad_file: str = "error"
-    workers: int = 0  # decoding threads; 0: one per core + 4
+    val_fraction: float = setting(0.15, min=0, lt=1)
+    test_fraction: float = setting(0.15, min=0, lt=1)
+    image_size: int | None = setting(None, min=1)
+    max_samples: int | None = setting(None, min=1)  # at most this many examples in all
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        """What the configured data give as targets — a kind (label | mask | boxes | values |
+        image | density) or a dict output -> kind — and the key that decides it; None: unknown
+        until the data are read. The validation pass matches it against the task."""
+        return "label", f"data.source={values.get('source')}"
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        """Spatial rank of the examples (1 signals, 2 images, 3 volumes); None: unknown."""
+        return 2
 
 
+@dataclass
+class FileSourceSchema(CommonDataSchema):
+    """Keys of the sources that decode files."""
+
+    on_bad_file: Literal["error", "skip"] = "error"
+    workers: int = setting(0, min=0)  # decoding threads; 0: one per core + 4
+
+
+#: A source is `load(data_cfg) -> SourceData`; its entry's schema subclasses CommonDataSchema
+#: and its check (files present, cheap, no TensorFlow) runs in the validation pass, so a missing
+#: dataset fails in a second rather than after TensorFlow has loaded.
 SOURCES: Registry[Callable[[Any], SourceData]] = Registry("data source", "data.source")
 
 # Modules that register sources; imported on first use so `cnnkit --help` stays fast.
@@ -65,59 +90,41 @@ SOURCE_MODULES = [
     "keras_datasets", "nifti",
 ]
 
-# Source name -> a check that needs no TensorFlow (files present, keys valid): run first, so a
-# missing dataset fails in a second rather than after TensorFlow has loaded.
-SOURCE_CHECKS: dict[str, Callable[[Any], None]] = {}
-
 S = TypeVar("S")
 
 
-def preflight(name: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
-    """Decorator registering the fast check of source `name`."""
-
-    def add(check: Callable[[Any], None]) -> Callable[[Any], None]:
-        SOURCE_CHECKS[name] = check
-        return check
-
-    return add
-
-
-def _import_sources() -> None:
+def load_source_modules() -> None:
+    """Import every source module: registers the sources with their schemas."""
     for module in SOURCE_MODULES:
         importlib.import_module(f"cnnkit.data.sources.{module}")
 
 
 def check_source(data_cfg: Any) -> None:
-    """Fail fast, before TensorFlow is imported, when the configured data cannot be found.
-
-    Commands call this first; `load_source` calls it too.
-    """
-    _import_sources()
-    name = str(data_cfg.source)
-    SOURCES.get(name)  # an unknown source name is reported here, with suggestions
-    if name in SOURCE_CHECKS:
-        SOURCE_CHECKS[name](data_cfg)
+    """The data group checked as the validation pass checks it: schema, then the source's check."""
+    load_source_modules()
+    values = to_plain(data_cfg)
+    entry = SOURCES.entry(str(values.get("source")))
+    checked = check_group(values, entry.schema, "data") if entry.schema else values
+    if entry.check is not None:
+        entry.check(checked, {"data": checked})
 
 
 def typed_data_config(schema: type[S], data_cfg: Any) -> S:
-    """`data_cfg` merged over `schema`: unknown keys and wrong types are errors naming `data.KEY`."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from cnnkit.errors import ConfigError
-
-    try:
-        values = OmegaConf.to_container(data_cfg, resolve=True) if OmegaConf.is_config(
-            data_cfg) else dict(data_cfg)
-        typed = OmegaConf.merge(OmegaConf.structured(schema), values)
-        return OmegaConf.to_object(typed)  # type: ignore[return-value]
-    except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or getattr(exc, "key", None) or ""
-        msg = str(exc).splitlines()[0]
-        raise ConfigError(f"`data.{key}`: {msg}" if key else f"`data`: {msg}") from exc
+    """`data_cfg` as an instance of `schema` (keys the schema does not list are left out: the
+    validation pass has refused unknown ones already)."""
+    values = to_plain(data_cfg)
+    keys = schema_keys(schema)
+    return schema(**check_group({k: v for k, v in values.items() if k in keys}, schema, "data"))
 
 
 def load_source(data_cfg: Any) -> SourceData:
-    """Load the raw splits of the source named by `data.source`."""
+    """Load the raw splits of the source named by `data.source` (at most `data.max_samples`)."""
     check_source(data_cfg)
-    return SOURCES.get(str(data_cfg.source))(data_cfg)
+    data = SOURCES.get(str(data_cfg.source))(data_cfg)
+    limit = data_cfg.get("max_samples")
+    if limit and all(isinstance(v, tuple) for v in data.splits.values()):
+        data.splits = limit_splits(data.splits, int(limit), int(data_cfg.get("seed", 0)))
+    elif limit:
+        data.splits = {name: split if isinstance(split, tuple) else split.take(int(limit))
+                       for name, split in data.splits.items()}
+    return data

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.config.check import setting
 from cnnkit.data.images import load_labelled_files
 from cnnkit.data.sources import (
     SOURCES,
-    CommonDataSchema,
+    FileSourceSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.data.sources.folder import mask_class_names
@@ -28,7 +28,7 @@ from cnnkit.errors import ConfigError, DataError
 
 
 @dataclass
-class CsvSchema(CommonDataSchema):
+class CsvSchema(FileSourceSchema):
     source: str = "csv"
     path: str = ""
     path_column: str = "path"
@@ -37,7 +37,15 @@ class CsvSchema(CommonDataSchema):
     mask_column: str | None = None  # segmentation: the mask file of each image
     split_column: str = "split"  # used when the table has it: train / val / test per row
     classes: list[str] | None = None  # label order; null: sorted labels found
-    channels: int | None = None
+    channels: int | None = setting(None, min=1, max=4)
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        if values.get("mask_column"):
+            return "mask", "data.mask_column"
+        if values.get("target_columns"):
+            return "values", "data.target_columns"
+        return "label", "data.label_column"
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -109,12 +117,12 @@ def table_path(cfg: CsvSchema) -> Path:
     return path
 
 
-@preflight("csv")
-def check_csv(data_cfg: Any) -> None:
+def check_csv(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     table_path(typed_data_config(CsvSchema, data_cfg))
 
 
-@SOURCES.register("csv")
+@SOURCES.register("csv", schema=CsvSchema, check=check_csv)
 def load_csv_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(CsvSchema, data_cfg)
     path = table_path(cfg)
@@ -142,7 +150,8 @@ def load_csv_source(data_cfg: Any) -> SourceData:
                 given[name] = ([files[i] for i in rows_in], targets[rows_in])
     else:
         given["train"] = (files, targets)
-    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                             max_samples=cfg.max_samples)
     splits, value_max, skipped, kept = load_labelled_files(
         {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
         cfg.channels, masks=segmentation, workers=cfg.workers,

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from cnnkit.data.sources import SOURCES, SourceData
+from cnnkit.config.check import setting
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData
 from cnnkit.data.splits import carve_splits
 
 DIGITS_VALUE_MAX = 16.0
 
 
-@SOURCES.register("digits")
+@dataclass
+class DigitsSchema(CommonDataSchema):
+    image_size: int | None = setting(8, min=1)  # resize the 8x8 digits to image_size x image_size
+
+
+@SOURCES.register("digits", schema=DigitsSchema)
 def load_digits_source(cfg: Any) -> SourceData:
     """1797 gray 8x8 digits (values 0-16), split train/val/test with `data.seed`."""
     from sklearn.datasets import load_digits
@@ -20,13 +27,6 @@ def load_digits_source(cfg: Any) -> SourceData:
     bunch = load_digits()
     x = bunch.images.astype("float32")[..., np.newaxis]
     y = bunch.target.astype("int32")
-    limit = cfg.get("max_samples")
-    if limit and int(limit) < len(y):
-        from sklearn.model_selection import train_test_split
-
-        x, _, y, _ = train_test_split(
-            x, y, train_size=int(limit), random_state=int(cfg.seed), stratify=y
-        )
     splits = carve_splits(x, y, float(cfg.val_fraction), float(cfg.test_fraction), int(cfg.seed))
     return SourceData(
         splits=splits,

@@ -15,9 +15,8 @@ import numpy as np
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images, load_labelled_files
 from cnnkit.data.sources import (
     SOURCES,
-    CommonDataSchema,
+    FileSourceSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
@@ -25,13 +24,23 @@ from cnnkit.errors import ConfigError, DataError
 
 
 @dataclass
-class FolderSchema(CommonDataSchema):
+class FolderSchema(FileSourceSchema):
     source: str = "folder"
     path: str = ""
     classes: list[str] | None = None  # class folders (or mask values 0..n-1), in label order
     channels: int | None = None  # 1, 3 or 4; null: the widest found (gray + RGB -> RGB)
     images_dir: str = "images"  # segmentation layout: images here...
     masks_dir: str = "masks"  # ...and a mask with the same file stem here
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        root = Path(str(values.get("path") or "")).expanduser()
+        train = root / "train" if (root / "train").is_dir() else root
+        if not root.is_dir():
+            return None
+        if (train / str(values.get("images_dir"))).is_dir():
+            return "mask", f"the {values.get('images_dir')}/ + {values.get('masks_dir')}/ layout of data.path"
+        return "label", "the class sub-folders of data.path"
 
 
 def existing_dir(path: str, key: str = "data.path") -> Path:
@@ -118,12 +127,12 @@ def mask_class_names(splits: dict[str, Any], classes: list[str] | None,
     return list(classes)
 
 
-@preflight("folder")
-def check_folder(data_cfg: Any) -> None:
+def check_folder(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
-@SOURCES.register("folder")
+@SOURCES.register("folder", schema=FolderSchema, check=check_folder)
 def load_folder_source(data_cfg: Any) -> SourceData:
     """Decode a folder of images once into arrays (a thread pool; Pillow)."""
     cfg = typed_data_config(FolderSchema, data_cfg)
@@ -140,7 +149,8 @@ def load_folder_source(data_cfg: Any) -> SourceData:
         else:
             files, class_names, labels = class_files(folder, class_names)
             given[name] = (files, labels)
-    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                             max_samples=cfg.max_samples)
     splits, value_max, skipped, files = load_labelled_files(
         {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
         cfg.channels, masks=segmentation, workers=cfg.workers,

@@ -13,7 +13,7 @@ import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,7 +21,6 @@ from cnnkit.data.sources import (
     SOURCES,
     CommonDataSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.data.splits import assemble_splits
@@ -49,8 +48,8 @@ DATASETS: dict[str, tuple[list[str], str, list[str] | None]] = {
 @dataclass
 class KerasSchema(CommonDataSchema):
     source: str = "keras"
-    name: str = "mnist"  # mnist | fashion_mnist | cifar10 | cifar100
-    label_mode: str = "fine"  # cifar100 only: fine (100 classes) | coarse (20)
+    name: Literal["mnist", "fashion_mnist", "cifar10", "cifar100"] = "mnist"
+    label_mode: Literal["fine", "coarse"] = "fine"  # cifar100 only: fine (100 classes) | coarse (20)
     download: bool = False  # true: let Keras download a missing dataset
 
 
@@ -106,12 +105,12 @@ def cached_files(cfg: KerasSchema) -> list[Path]:
     return [keras_cache() / f for f in files]
 
 
-@preflight("keras")
-def check_keras(data_cfg: Any) -> None:
+def check_keras(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     cached_files(typed_data_config(KerasSchema, data_cfg))
 
 
-@SOURCES.register("keras")
+@SOURCES.register("keras", schema=KerasSchema, check=check_keras)
 def load_keras_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(KerasSchema, data_cfg)
     paths = cached_files(cfg)

@@ -14,16 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from cnnkit.data.images import BadImage, binary_to_index, decode_all
 from cnnkit.data.sources import (
     SOURCES,
-    CommonDataSchema,
+    FileSourceSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
@@ -36,11 +35,11 @@ FIT_MODES = ("resize", "crop")
 
 
 @dataclass
-class NiftiSchema(CommonDataSchema):
+class NiftiSchema(FileSourceSchema):
     source: str = "nifti"
     path: str = ""
     shape: list[int] | None = None  # [D, H, W] every volume is fitted to; null: keep (must agree)
-    fit: str = "resize"  # resize (trilinear; masks nearest) | crop (centre crop / zero pad)
+    fit: Literal["resize", "crop"] = "resize"  # resize (trilinear; masks nearest) | crop (centre crop / zero pad)
     spacing: list[float] | None = None  # resample to this voxel size (mm) first; null: keep
     images_dir: str = "images"
     masks_dir: str = "masks"
@@ -49,6 +48,18 @@ class NiftiSchema(CommonDataSchema):
     label_column: str | None = "label"
     target_columns: list[str] | None = None
     classes: list[str] | None = None
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        if values.get("labels") and values.get("target_columns"):
+            return "values", "data.target_columns"
+        if values.get("labels"):
+            return "label", "data.labels"
+        return "mask", f"the {values.get('masks_dir')}/ folder of data.path"
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        return 3
 
 
 def volume_stem(path: Path) -> str:
@@ -155,14 +166,14 @@ def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any,
     return images, targets[[index[volume_stem(p)] for p in images]], class_names
 
 
-@preflight("nifti")
-def check_nifti(data_cfg: Any) -> None:
+def check_nifti(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     cfg = typed_data_config(NiftiSchema, data_cfg)
     _check(cfg)
     existing_dir(cfg.path)
 
 
-@SOURCES.register("nifti")
+@SOURCES.register("nifti", schema=NiftiSchema, check=check_nifti)
 def load_nifti_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(NiftiSchema, data_cfg)
     _check(cfg)
@@ -173,7 +184,8 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
         images, targets, names = _given(folder, cfg, root)
         class_names = names or class_names
         given[name] = (images, np.asarray([str(t) for t in targets]) if segmentation else targets)
-    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                             max_samples=cfg.max_samples)
     splits, volumes_meta, skipped = {}, {}, 0
     for name, (images, targets) in carved.items():
         images = list(images)

@@ -17,7 +17,6 @@ from cnnkit.data.sources import (
     SOURCES,
     CommonDataSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
@@ -36,6 +35,14 @@ class NumpySchema(CommonDataSchema):
     classes: list[str] | None = None  # names of the integer labels 0..n-1
     value_max: float | None = None  # raw value that maps to 1.0; null: 255 for uint8, 65535
     # for uint16, 1.0 for floats in [0, 1]
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        return None  # labels, masks or values: known once the arrays are read
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        return None
 
 
 def _open(path: Path) -> Any:
@@ -81,12 +88,12 @@ def arrays_path(cfg: NumpySchema) -> Path:
     return path
 
 
-@preflight("numpy")
-def check_numpy(data_cfg: Any) -> None:
+def check_numpy(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     arrays_path(typed_data_config(NumpySchema, data_cfg))
 
 
-@SOURCES.register("numpy")
+@SOURCES.register("numpy", schema=NumpySchema, check=check_numpy)
 def load_numpy_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(NumpySchema, data_cfg)
     path = arrays_path(cfg)

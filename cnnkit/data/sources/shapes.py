@@ -9,11 +9,13 @@ picks it (`label`, `mask`, `boxes`, `centre`, `denoise`). Sample i of a split de
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from cnnkit.data.sources import SOURCES, SourceData
+from cnnkit.config.check import setting
+from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData
 from cnnkit.errors import ConfigError, did_you_mean
 
 SHAPE_NAMES = ("circle", "square", "triangle")
@@ -85,7 +87,27 @@ def select_target(sample: dict[str, np.ndarray], target: str, mask_mode: str) ->
     return sample[key]
 
 
-@SOURCES.register("shapes")
+@dataclass
+class ShapesSchema(CommonDataSchema):
+    """conf/data/shapes.yaml."""
+
+    image_size: int | None = setting(32, min=8)
+    num_train: int = setting(1500, min=0)
+    num_val: int = setting(300, min=0)
+    num_test: int = setting(300, min=0)
+    classes: list[str] = field(default_factory=lambda: list(SHAPE_NAMES))
+    noise: float = setting(0.1, min=0)
+    target: Literal["label", "mask", "boxes", "centre", "denoise"] = "label"
+    mask: Literal["binary", "classes"] = "binary"
+    TARGET_KINDS: ClassVar[dict[str, str]] = {
+        "label": "label", "mask": "mask", "boxes": "boxes", "centre": "values", "denoise": "image"}
+
+    @classmethod
+    def provides(cls, values: dict[str, Any]) -> tuple[Any, str] | None:
+        return cls.TARGET_KINDS[str(values.get("target", "label"))], "data.target"
+
+
+@SOURCES.register("shapes", schema=ShapesSchema)
 def load_shapes_source(cfg: Any) -> SourceData:
     classes = [str(c) for c in cfg.classes]
     size = int(cfg.image_size)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from cnnkit.config.check import setting
 from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
 from cnnkit.data.sources.shapes import SHAPE_NAMES, SPLIT_OFFSETS, draw_shape
 from cnnkit.errors import ConfigError, did_you_mean
@@ -44,12 +45,21 @@ FLAT_HALF_HEIGHT = 0.85  # matches the square's half-side in `shapes`, so a cube
 class GeneratedSchema(CommonDataSchema):
     """Keys of every generated source (see conf/data/{shapes_multi,volumes,signals}.yaml)."""
 
-    num_train: int = 0
-    num_val: int = 0
-    num_test: int = 0
+    num_train: int = setting(0, min=0)
+    num_val: int = setting(0, min=0)
+    num_test: int = setting(0, min=0)
     classes: list[str] = field(default_factory=list)
-    noise: float = 0.1
+    noise: float = setting(0.1, min=0)
     target: Any = "label"  # a target name, or a mapping output name -> target name
+    #: target name -> what kind of target it is, for matching the task
+    TARGET_KINDS: ClassVar[dict[str, str]] = {"label": "label"}
+
+    @classmethod
+    def provides(cls, values: dict[str, Any]) -> tuple[Any, str] | None:
+        target = values.get("target", "label")
+        if isinstance(target, dict):
+            return {str(k): cls.TARGET_KINDS.get(str(v), str(v)) for k, v in target.items()}, "data.target"
+        return cls.TARGET_KINDS.get(str(target), str(target)), "data.target"
 
 
 @dataclass
@@ -58,18 +68,29 @@ class ShapesMultiSchema(GeneratedSchema):
     min_shapes: int = 1
     max_shapes: int = 6
     sigma: float = 1.5
+    TARGET_KINDS: ClassVar[dict[str, str]] = {
+        "label": "label", "count": "values", "mask": "mask", "density": "density"}
 
 
 @dataclass
 class VolumesSchema(GeneratedSchema):
-    volume_size: int = 16
+    volume_size: int = setting(16, min=4)
     spacing: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    TARGET_KINDS: ClassVar[dict[str, str]] = {"label": "label", "mask": "mask"}
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        return 3
 
 
 @dataclass
 class SignalsSchema(GeneratedSchema):
-    length: int = 512
-    sample_rate: float = 250.0
+    length: int = setting(512, min=8)
+    sample_rate: float = setting(250.0, gt=0)
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        return 1
 
 
 def select_targets(targets: Mapping[str, np.ndarray], spec: Any) -> Any:
@@ -177,7 +198,7 @@ def generate_scenes(n: int, image_size: int, classes: list[str], min_shapes: int
     return {"inputs": images, "label": labels, "count": counts, "mask": masks, "density": density}
 
 
-@SOURCES.register("shapes_multi")
+@SOURCES.register("shapes_multi", schema=ShapesMultiSchema)
 def load_shapes_multi_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(ShapesMultiSchema, data_cfg)
     classes = _check_names("data.classes", cfg.classes, SHAPE_NAMES)
@@ -245,7 +266,7 @@ def generate_volumes(n: int, size: int, classes: list[str], noise: float,
     return {"inputs": volumes, "label": labels, "mask": masks}
 
 
-@SOURCES.register("volumes")
+@SOURCES.register("volumes", schema=VolumesSchema)
 def load_volumes_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(VolumesSchema, data_cfg)
     classes = _check_names("data.classes", cfg.classes, SOLIDS)
@@ -296,7 +317,7 @@ def generate_signals(n: int, length: int, classes: list[str], sample_rate: float
     return {"inputs": signals[..., np.newaxis], "label": labels}
 
 
-@SOURCES.register("signals")
+@SOURCES.register("signals", schema=SignalsSchema)
 def load_signals_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(SignalsSchema, data_cfg)
     classes = _check_names("data.classes", cfg.classes, SIGNAL_CLASSES)

@@ -19,7 +19,6 @@ from cnnkit.data.sources import (
     SOURCES,
     CommonDataSchema,
     SourceData,
-    preflight,
     typed_data_config,
 )
 from cnnkit.errors import ConfigError, DataError
@@ -41,6 +40,14 @@ class TfdsSchema(CommonDataSchema):
     label_key: str | None = "label"
     mask_key: str | None = None  # segmentation: the mask feature, used instead of the label
     download: bool = False
+
+    @staticmethod
+    def provides(values: dict[str, Any]) -> tuple[Any, str] | None:
+        return ("mask", "data.mask_key") if values.get("mask_key") else ("label", "data.label_key")
+
+    @staticmethod
+    def rank(values: dict[str, Any]) -> int | None:
+        return None
 
 
 def default_data_dir() -> Path:
@@ -96,12 +103,12 @@ def locate(cfg: TfdsSchema) -> tuple[Path, Path | None]:
     return data_dir, folder
 
 
-@preflight("tfds")
-def check_tfds(data_cfg: Any) -> None:
+def check_tfds(data_cfg: Any, config: Any = None) -> None:
+    """Files present (no decoding, no TensorFlow): run by the validation pass."""
     locate(typed_data_config(TfdsSchema, data_cfg))
 
 
-@SOURCES.register("tfds")
+@SOURCES.register("tfds", schema=TfdsSchema, check=check_tfds)
 def load_tfds_source(data_cfg: Any) -> SourceData:
     """Splits as tf.data.Datasets of (image, label or mask), resized to `data.image_size`."""
     cfg = typed_data_config(TfdsSchema, data_cfg)

@@ -1,0 +1,34 @@
+"""Wires the one validation pass: every registry's schemas and every cross-field rule.
+
+Every command calls `validated(cfg)` right after composing its config and before TensorFlow is
+imported; only this layer sees all components, so it hands them to `cnnkit.config.validate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnkit.config.schema import AugmentSchema, RootSchema, TrainerSchema
+from cnnkit.config.validate import Group, validate_config
+
+
+def validated(cfg: Any) -> Any:
+    """`cfg` checked (unknown keys, types, enums, ranges, cross-field rules) with defaults filled."""
+    from cnnkit.data.sources import SOURCES, load_source_modules
+    from cnnkit.models.build import MODEL_KINDS
+    from cnnkit.tasks import TASKS, load_task_modules
+    from cnnkit.tasks.compat import RULES
+    from cnnkit.training.compile import OPTIMIZERS
+    from cnnkit.training.strategy import check_cluster
+
+    load_source_modules()
+    load_task_modules()
+    groups = [
+        Group("data", registry=SOURCES, selector="source"),
+        Group("model", registry=MODEL_KINDS, selector="kind", default="spec"),
+        Group("task", registry=TASKS, selector="name"),
+        Group("augment", schema=AugmentSchema),
+        Group("optimizer", registry=OPTIMIZERS, selector="name", default="adam"),
+        Group("trainer", schema=TrainerSchema),
+    ]
+    return validate_config(cfg, groups, RootSchema, rules=(*RULES, check_cluster))

@@ -1,0 +1,105 @@
+"""Schemas of the tasks' config keys (conf/task/*.yaml), free of TensorFlow.
+
+Each task registers with its schema (`@TASKS.register("segmentation", schema=...)`), so
+`task: {los: dice}` is refused with "did you mean loss" before anything is built, and a loss
+name is checked against the losses that fit the task. `ACCEPTS` says which targets of the data
+a task can learn from; the validation pass matches it against what the source gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from cnnkit.config.check import setting
+
+CLASSIFICATION_LOSSES = ("auto", "crossentropy", "sparse_categorical_crossentropy", "focal")
+SEGMENTATION_LOSSES = ("crossentropy", "bce", "weighted_bce", "categorical_crossentropy", "dice",
+                       "ce_dice", "focal", "tversky")
+RECONSTRUCTION_LOSSES = ("l1", "l2", "mae", "mse", "frequency_l2", "ssim", "huber")
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+PIXEL_LOSSES = ("mse", "l2", "mae", "l1", "huber")
+OUTPUT_FORMATS = ("auto", "png", "nifti", "npy")
+
+
+@dataclass
+class ClassificationSchema:
+    ACCEPTS: ClassVar[tuple[str, ...]] = ("label",)
+    name: str = "classification"
+    mode: Literal["auto", "multiclass", "binary", "multilabel"] = "auto"
+    loss: str = setting("auto", choices=CLASSIFICATION_LOSSES)
+    label_smoothing: float = setting(0.0, min=0, lt=1)
+    class_weight: Literal["balanced"] | None = None
+    focal_gamma: float = setting(2.0, min=0)
+    focal_alpha: float | None = setting(None, min=0)
+    threshold: float | list[float] = setting(0.5, gt=0, lt=1)
+    top_k: int = setting(5, min=1)
+
+
+@dataclass
+class RegressionSchema:
+    ACCEPTS: ClassVar[tuple[str, ...]] = ("values", "boxes")
+    name: str = "regression"
+    outputs: list[str] = field(default_factory=lambda: ["value"])
+    loss: str = setting("mse", choices=REGRESSION_LOSSES)
+    huber_delta: float = setting(1.0, gt=0)
+    normalize: bool = True
+    target_kind: Literal["values", "boxes"] = "values"
+
+
+@dataclass
+class SegmentationSchema:
+    ACCEPTS: ClassVar[tuple[str, ...]] = ("mask",)
+    name: str = "segmentation"
+    classes: list[str] = field(default_factory=lambda: ["background", "foreground"])
+    loss: str = setting("ce_dice", choices=SEGMENTATION_LOSSES)
+    beta: float = setting(1.0, gt=0)
+    dice_weight: float = setting(1.0, min=0)
+    focal_gamma: float = setting(2.0, min=0)
+    focal_alpha: float | None = setting(None, min=0)
+    tversky_alpha: float = setting(0.3, min=0)
+    tversky_beta: float = setting(0.7, min=0)
+    threshold: float = setting(0.5, gt=0, lt=1)
+    size_multiple: int = setting(16, min=1)
+    output_format: str = setting("auto", choices=OUTPUT_FORMATS)
+
+
+@dataclass
+class ReconstructionSchema:
+    ACCEPTS: ClassVar[tuple[str, ...]] = ("image",)
+    name: str = "reconstruction"
+    loss: str = setting("l2", choices=RECONSTRUCTION_LOSSES)
+    high_frequency_weight: float = setting(0.0, min=0)
+    max_val: float = setting(1.0, gt=0)
+    channels: int | None = setting(None, min=1)
+    output_activation: str = "linear"
+    size_multiple: int = setting(16, min=1)
+    output_format: str = setting("auto", choices=OUTPUT_FORMATS)
+
+
+@dataclass
+class AutoencoderSchema(ReconstructionSchema):
+    ACCEPTS: ClassVar[tuple[str, ...]] = ()  # any data: the target is the input itself
+    name: str = "autoencoder"
+    embedding_layer: str = "code"
+    output_activation: str = "sigmoid"
+
+
+@dataclass
+class DensitySchema:
+    ACCEPTS: ClassVar[tuple[str, ...]] = ("density",)
+    name: str = "density"
+    loss: str = setting("mse", choices=PIXEL_LOSSES)
+    scale: float = setting(100.0, gt=0)
+
+
+@dataclass
+class MultitaskSchema:
+    """`heads: {NAME: {task: TASK, weight: W, ...that task's keys}}` (checked by `check_heads`)."""
+
+    name: str = "multitask"
+    heads: dict[str, Any] = field(default_factory=dict)
+
+
+#: the multitask's own keys in a head; the rest belong to the head's task
+HEAD_KEYS = ("task", "weight")
