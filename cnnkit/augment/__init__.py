@@ -20,7 +20,7 @@ through lazy_loader); only applying transforms to tensors does.
 
 # The transform modules register their transforms in TRANSFORMS when imported.
 from cnnkit.augment import flips, intensity, mixing, warps  # noqa: F401
-from cnnkit.augment.base import TRANSFORMS, Transform
+from cnnkit.augment.base import TRANSFORMS
 from cnnkit.augment.build import build_augmentation, needs_one_hot
 from cnnkit.augment.composition import Augmentation
 from cnnkit.augment.sampling import resize_spatial
@@ -28,7 +28,6 @@ from cnnkit.augment.sampling import resize_spatial
 __all__ = [
     "TRANSFORMS",
     "Augmentation",
-    "Transform",
     "build_augmentation",
     "needs_one_hot",
     "resize_spatial",

@@ -105,6 +105,7 @@ class Rotate90(GeometricTransform):
     defaults: dict[str, Any] = {"axes": [-2, -1]}
 
     def setup(self) -> None:
+        """The rank-free part of the plane check, so a bad `axes` fails when the config is built."""
         axes = self.params["axes"]
         if not isinstance(axes, list | tuple) or len(axes) != 2 or axes[0] == axes[1]:
             raise self.plane_error()
