@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cnnkit.data.augment import build_augmentation, needs_one_hot
+from cnnkit.augment import build_augmentation, needs_one_hot
 from cnnkit.data.pipeline import Preprocessing, as_dataset, build_pipeline, example_shape
 from cnnkit.data.sources import SourceData, load_source
 

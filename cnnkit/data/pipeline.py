@@ -5,7 +5,7 @@ the training split (normalisation statistics), saved to the run directory as
 `preprocessing.json`, and reapplied unchanged by evaluate and predict.
 
 Training data are augmented in [0, 1] units (so gamma, brightness and erasing mean the same on
-every dataset) and standardised afterwards. An `Augmentation` (cnnkit/data/augment.py) is applied
+every dataset) and standardised afterwards. An `Augmentation` (cnnkit/augment/) is applied
 to whole batches with per-example random parameters, which is the same as augmenting each example
 before batching but launches each op once per batch instead of once per example.
 """
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.augment import resize_spatial
 from cnnkit.errors import ConfigError, DataError
 
 NORMALIZE_MODES = ("standardize", "rescale", "none")
@@ -112,32 +113,6 @@ class Preprocessing:
         self.mean = mean.tolist()
         self.std = np.where(std < 1e-7, 1.0, std).tolist()
         return self
-
-
-def resize_spatial(t: Any, size: list[int], method: str, antialias: bool = False) -> Any:
-    """Resize the spatial axes of a batch (B, *spatial, C) to `size` (1, 2 or 3 axes).
-
-    tf.image.resize does 2D; 1D adds a unit axis and 3D resizes (H, W) then D, which is the
-    separable (trilinear, tricubic or nearest) resize. Nearest keeps the dtype.
-    """
-    import tensorflow as tf
-
-    size = [int(s) for s in size]
-    shape = [int(d) for d in t.shape[1:-1]]
-    if shape == size:
-        return t
-    if len(size) == 1:
-        return tf.image.resize(t[:, :, None], [size[0], 1], method, antialias=antialias)[:, :, 0]
-    if len(size) == 2:
-        return tf.image.resize(t, size, method, antialias=antialias)
-    (d, h, w), channels = shape, int(t.shape[-1])
-    t = tf.reshape(t, [-1, h, w, channels])
-    t = tf.image.resize(t, size[1:], method, antialias=antialias)
-    t = tf.transpose(tf.reshape(t, [-1, d, size[1], size[2], channels]), [0, 2, 1, 3, 4])
-    t = tf.reshape(t, [-1, d, size[2], channels])
-    t = tf.image.resize(t, [size[0], size[2]], method, antialias=antialias)
-    t = tf.reshape(t, [-1, size[1], size[0], size[2], channels])
-    return tf.transpose(t, [0, 2, 1, 3, 4])
 
 
 def resize_to(x: Any, size: list[int], method: str) -> Any:

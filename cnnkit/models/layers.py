@@ -65,7 +65,7 @@ class RandomAugmentation(keras.layers.Layer):
 
     def __init__(self, transforms: list[dict[str, Any]], seed: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        from cnnkit.data.augment import build_augmentation
+        from cnnkit.augment import build_augmentation
 
         self.transforms = [dict(t) for t in transforms]
         self.seed = int(seed)

@@ -56,7 +56,7 @@ class Classification(Task):
     @property
     def one_hot(self) -> bool:
         """Targets as one-hot vectors: label smoothing here, or mixup/cutmix in `augment`."""
-        from cnnkit.data.augment import needs_one_hot
+        from cnnkit.augment import needs_one_hot
 
         augment = self.run_cfg.get("augment") if self.run_cfg is not None else None
         return float(self.option("label_smoothing", 0.0)) > 0 or needs_one_hot(augment)

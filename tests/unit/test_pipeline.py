@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from cnnkit.data.augment import build_augmentation
-from cnnkit.data.pipeline import Preprocessing, build_pipeline, endless_epochs, resize_spatial
+from cnnkit.augment import build_augmentation
+from cnnkit.data.pipeline import Preprocessing, build_pipeline, endless_epochs
 
 
 def preprocessing(raw: list[int], target: list[int], normalize: str = "rescale") -> Preprocessing:
@@ -48,11 +48,6 @@ def test_labels_boxes_and_values_pass_unchanged_also_inside_dicts() -> None:
     np.testing.assert_array_equal(out["box"].numpy(), boxes.numpy())
 
 
-def test_resize_spatial_handles_signals() -> None:
-    signal = tf.reshape(tf.range(4, dtype=tf.float32), [1, 4, 1])
-    assert resize_spatial(signal, [8], "bilinear").shape == (1, 8, 1)
-
-
 def segmentation_split(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     masks = np.zeros((n, 16, 16, 1), "int32")
@@ -73,7 +68,7 @@ def augmented_pipeline(seed: int) -> tf.data.Dataset:
 def test_strong_augmentation_keeps_static_shapes_for_the_model() -> None:
     import yaml
 
-    from tests.unit.test_augment import CONF
+    from tests.unit.augment.cases import CONF
 
     aug = build_augmentation(yaml.safe_load((CONF / "strong.yaml").read_text()), "mask", 0)
     ds = build_pipeline(segmentation_split(), preprocessing([16, 16, 1], [16, 16, 1]), 8,

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from omegaconf import open_dict
 
+from cnnkit.augment import build_augmentation
 from cnnkit.config.compose import compose
-from cnnkit.data.augment import build_augmentation
 from cnnkit.errors import ConfigError
 from cnnkit.models.build import build_model
 
