@@ -15,7 +15,7 @@ one. All randomness is stateless (`random`): parameters are a function of (seed,
 and the pipeline draws one seed per batch from a seeded stream, so a run is reproducible.
 
 Importing the package and building an augmentation never import TensorFlow (modules name it
-through lazy_loader); only applying transforms to tensors does.
+through `cnnkit.lazy`); only applying transforms to tensors does.
 """
 
 # The transform modules register their transforms in TRANSFORMS when imported.

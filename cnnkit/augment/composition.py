@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
 from cnnkit.augment.base import Transform
 from cnnkit.augment.random import fold_seed
 from cnnkit.augment.sampling import eye_batch, warp_affine
 from cnnkit.errors import DataError
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 class Augmentation:

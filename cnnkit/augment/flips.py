@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
 from cnnkit.augment.base import TRANSFORMS, GeometricTransform
 from cnnkit.augment.params import spatial_axes
@@ -13,7 +13,7 @@ from cnnkit.augment.random import fold_seed, per_example
 from cnnkit.augment.sampling import about_centre, plane_matrix
 from cnnkit.errors import ConfigError
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 def _box_coords(boxes: Any) -> list[Any]:

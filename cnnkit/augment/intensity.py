@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
 from cnnkit.augment.base import TRANSFORMS, IntensityTransform
 from cnnkit.augment.params import amount, number_range
 from cnnkit.augment.random import box_region, fold_seed, per_example, uniform
 from cnnkit.errors import ConfigError
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 @TRANSFORMS.register("brightness")

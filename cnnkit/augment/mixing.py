@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
 from cnnkit.augment.base import TRANSFORMS, Transform
 from cnnkit.augment.random import beta, box_region, fold_seed, per_example
 from cnnkit.errors import ConfigError, DataError
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 class BatchTransform(Transform):

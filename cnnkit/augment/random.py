@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 def fold_seed(seed: Any, salt: int) -> Any:

@@ -11,9 +11,9 @@ import itertools
 import math
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 def _map_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:

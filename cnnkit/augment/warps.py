@@ -7,7 +7,7 @@ import itertools
 import math
 from typing import Any
 
-import lazy_loader
+from cnnkit.lazy import lazy
 
 from cnnkit.augment.base import TRANSFORMS, GeometricTransform
 from cnnkit.augment.params import FILL_MODES, INTERPOLATIONS, choice, number_range
@@ -23,7 +23,7 @@ from cnnkit.augment.sampling import (
 )
 from cnnkit.errors import ConfigError
 
-tf = lazy_loader.load("tensorflow")
+tf = lazy("tensorflow")
 
 
 def _check_sampling(transform: GeometricTransform) -> None:

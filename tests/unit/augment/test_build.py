@@ -87,11 +87,8 @@ from cnnkit.augment import build_augmentation
 from cnnkit.errors import ConfigError
 
 def tensorflow_imported():
-    # lazy_loader leaves an unloaded proxy (a _LazyModule) in sys.modules["tensorflow"];
-    # importing TensorFlow itself turns it into a module and imports tensorflow.python
-    proxy = sys.modules.get("tensorflow")
-    return (proxy is not None and type(proxy).__name__ != "_LazyModule") or any(
-        name.startswith(("tensorflow.", "keras")) for name in sys.modules)
+    return any(name == "tensorflow" or name.startswith(("tensorflow.", "keras"))
+               for name in sys.modules)
 
 strong = yaml.safe_load(open({str(CONF / "strong.yaml")!r}).read())
 strong["transforms"] += [{{"name": "random_resized_crop"}}, {{"name": "vertical_flip"}}]
