@@ -25,6 +25,7 @@ commands:
   summary    per-layer shapes, params, FLOPs, memory (no training)
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
              (alias: inspect)
+  validate   check a config (every key, type and name) and build its model, train nothing
 
 examples:
   cnnkit train                                     # small CNN on the built-in digits
@@ -33,6 +34,7 @@ examples:
   cnnkit summary model=lenet5 summary.format=json
 
 `cnnkit <command> --help` shows the options of one command. Add debug=true to see tracebacks.
+A user error (bad key, unknown name, missing file) prints one line and exits with code 2.
 """
 
 TRAIN_HELP = """\
@@ -81,6 +83,16 @@ RUN_DIR/eval/<split>.json (classification: loss, accuracy, top-k, per-class prec
 confusion matrix, ROC AUC).
 """
 
+VALIDATE_HELP = """\
+usage: cnnkit validate [conf=NAME|PATH.yaml] [key=value ...]
+
+Check the config exactly as `cnnkit train` would — every key of every group, types, value
+ranges, names of layers' activations and initializers, that the task fits the data — then build
+the model symbolically and print its input and output shapes and parameter count. Nothing is
+trained and the dataset is not decoded (a few examples may be read for the input shape).
+Exit code 0: the config trains; 2: it does not, with one line saying why.
+"""
+
 PREDICT_HELP = """\
 usage: cnnkit predict run=RUN_DIR input=PATH output=FILE
 
@@ -117,6 +129,12 @@ def _data(args: list[str]) -> object:
     return run(args)
 
 
+def _validate(args: list[str]) -> object:
+    from cnnkit.commands.validate import run
+
+    return run(args)
+
+
 def _evaluate(args: list[str]) -> object:
     from cnnkit.commands.evaluate import run
 
@@ -133,18 +151,16 @@ COMMANDS = {
     "train": Command(TRAIN_HELP, _train, import_tensorflow_first=False),
     "evaluate": Command(EVALUATE_HELP, _evaluate),
     "predict": Command(PREDICT_HELP, _predict),
-    "summary": Command(SUMMARY_HELP, _summary),
-    "data": Command(DATA_HELP, _data),
-    "inspect": Command(DATA_HELP, _data),
+    "summary": Command(SUMMARY_HELP, _summary, import_tensorflow_first=False),
+    "validate": Command(VALIDATE_HELP, _validate, import_tensorflow_first=False),
+    "data": Command(DATA_HELP, _data, import_tensorflow_first=False),
+    "inspect": Command(DATA_HELP, _data, import_tensorflow_first=False),
 }
-
-
-GROUPS = ("data", "model", "task", "augment", "optimizer", "trainer", "experiment")
 
 
 def config_groups_text() -> str:
     """The shipped options of each config group, read from the package (no TensorFlow)."""
-    from cnnkit.config.compose import preset_names
+    from cnnkit.config.compose import GROUPS, preset_names
 
     lines = []
     for group in GROUPS:
@@ -153,18 +169,12 @@ def config_groups_text() -> str:
     return "\n".join(lines)
 
 
-def report_error(command: str, error: CnnkitError) -> int:
-    """Print a user error as one message; returns the exit code."""
-    print(f"cnnkit {command}: error: {error}", file=sys.stderr)
-    return error.exit_code
-
-
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(TOP_HELP, end="")
         sys.exit(0)
-    if args[0] in ("-V", "--version"):
+    if any(a in ("-V", "--version") for a in args):  # under every subcommand too
         print(f"cnnkit {__version__}")
         sys.exit(0)
     name, rest = args[0], args[1:]
@@ -176,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if any(a in ("-h", "--help") for a in rest):
         print(command.help.replace("{groups}", config_groups_text()), end="")
         sys.exit(0)
-    from cnnkit.commands.common import quiet_tensorflow, wants_debug
+    from cnnkit.commands.common import quiet_tensorflow, report_error, wants_debug
 
     if command.import_tensorflow_first:
         quiet_tensorflow(debug=wants_debug(rest))

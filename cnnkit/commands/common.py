@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from cnnkit.errors import ConfigError
+from cnnkit.errors import CnnkitError, ConfigError
 
 
 def split_named_args(args: list[str], named: dict[str, str], usage: str) -> tuple[dict[str, str], list[str]]:
@@ -61,6 +61,39 @@ def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
             cfg.model.input_augmentation = {
                 "transforms": OmegaConf.to_container(augment.transforms, resolve=True),
                 "seed": int(cfg.seed)}
+
+
+def chooses_data(args: list[str]) -> bool:
+    """Whether the user picked the data (`data=`, `data.KEY=`, or a file or preset via `conf=`);
+    if not, a model preset with its own input shape is built as it is (`summary model=unet3d`)."""
+    return any(a.startswith(("data=", "data.", "conf=")) for a in args)
+
+
+def symbolic_model(cfg: Any) -> Any:
+    """The configured model built without training: input shape and class count from the
+    model config, or from the data's first examples (at most a few files are decoded)."""
+    from omegaconf import open_dict
+
+    from cnnkit.data.build import peek
+    from cnnkit.models.build import build_model
+    from cnnkit.tasks import get_task
+
+    task = get_task(cfg.task, cfg)
+    if cfg.model.get("input_shape") is None or cfg.model.get("num_classes", 0) is None:
+        probe = cfg.copy()
+        with open_dict(probe):
+            probe.data.max_samples = min(int(cfg.data.get("max_samples") or 64), 64)
+        input_shape, class_names = peek(probe)
+    else:
+        input_shape, class_names = list(cfg.model.input_shape), None
+    complete_model_config(cfg, task, input_shape, class_names)
+    return build_model(cfg.model)
+
+
+def report_error(command: str, error: CnnkitError) -> int:
+    """Print a user error as one message; returns the exit code."""
+    print(f"cnnkit {command}: error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 def wants_debug(args: list[str]) -> bool:

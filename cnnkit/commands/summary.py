@@ -5,26 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cnnkit.commands.common import complete_model_config, console
+from cnnkit.commands.common import (
+    chooses_data,
+    console,
+    quiet_tensorflow,
+    symbolic_model,
+    wants_debug,
+)
+from cnnkit.commands.validation import validated
 from cnnkit.config.compose import compose
-from cnnkit.config.schema import validate
-from cnnkit.data.build import peek
-from cnnkit.models.build import build_model
 from cnnkit.models.summary import human, human_bytes, summarize
-from cnnkit.tasks import get_task
 
 
 def run(args: list[str]) -> dict[str, Any]:
     cfg = compose("summary", args)
-    validate(cfg)
-    task = get_task(cfg.task)
-    if cfg.model.get("input_shape") is None or cfg.model.get("num_classes", 0) is None:
-        input_shape, class_names = peek(cfg)
-    else:
-        input_shape, class_names = list(cfg.model.input_shape), None
-    complete_model_config(cfg, task, input_shape, class_names)
-    model = build_model(cfg.model)
-    result = summarize(model)
+    cfg = validated(cfg, uses_data=chooses_data(args) or cfg.model.get("input_shape") is None)
+    quiet_tensorflow(wants_debug(args))
+    result = summarize(symbolic_model(cfg))
     if cfg.summary.format == "json":
         print(json.dumps(result, indent=2))
     else:

@@ -12,12 +12,15 @@ from cnnkit.config.schema import AugmentSchema, RootSchema, TrainerSchema
 from cnnkit.config.validate import Group, validate_config
 
 
-def validated(cfg: Any) -> Any:
-    """`cfg` checked (unknown keys, types, enums, ranges, cross-field rules) with defaults filled."""
+def validated(cfg: Any, uses_data: bool = True) -> Any:
+    """`cfg` checked (unknown keys, types, enums, ranges, cross-field rules) with defaults filled.
+
+    `uses_data=False` (a model preset built on its own input shape) skips the rules that match
+    the model and task to the data."""
     from cnnkit.data.sources import SOURCES, load_source_modules
     from cnnkit.models.build import MODEL_KINDS
     from cnnkit.tasks import TASKS, load_task_modules
-    from cnnkit.tasks.compat import RULES
+    from cnnkit.tasks.compat import DATA_RULES, RULES
     from cnnkit.training.compile import OPTIMIZERS
     from cnnkit.training.strategy import check_cluster
 
@@ -31,4 +34,5 @@ def validated(cfg: Any) -> Any:
         Group("optimizer", registry=OPTIMIZERS, selector="name", default="adam"),
         Group("trainer", schema=TrainerSchema),
     ]
-    return validate_config(cfg, groups, RootSchema, rules=(*RULES, check_cluster))
+    rules = [rule for rule in RULES if uses_data or rule not in DATA_RULES]
+    return validate_config(cfg, groups, RootSchema, rules=(*rules, check_cluster))

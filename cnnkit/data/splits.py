@@ -18,15 +18,14 @@ SPLIT_NAMES = ("train", "val", "test")
 log = logging.getLogger("cnnkit.data")
 
 
-def _split(x: Any, y: np.ndarray, fraction: float | int, seed: int, stratify: bool) -> tuple:
-    """(rest_x, part_x, rest_y, part_y) with `fraction` of the examples (an int: that many) in
-    the part."""
+def _split(x: Any, y: np.ndarray, fraction: float, seed: int, stratify: bool) -> tuple:
+    """(rest_x, part_x, rest_y, part_y) with `fraction` of the examples in the part."""
     from sklearn.model_selection import train_test_split
 
     labels = y if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) else None
     if labels is not None:
         counts = np.unique(labels, return_counts=True)[1]
-        n_part = fraction if isinstance(fraction, int) else int(np.ceil(fraction * len(y)))
+        n_part = int(np.ceil(fraction * len(y)))
         if counts.min() < 2 or n_part < len(counts) or len(y) - n_part < len(counts):
             log.warning("Too few examples per class to stratify a %.0f%% split of %d; "
                         "splitting at random.", 100 * fraction, len(y))
@@ -34,7 +33,7 @@ def _split(x: Any, y: np.ndarray, fraction: float | int, seed: int, stratify: bo
     try:
         return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=labels)
     except ValueError as exc:  # e.g. a fraction that leaves a split empty
-        raise DataError(f"Cannot carve a split of {fraction} out of {len(y)} examples: {exc}") from exc
+        raise DataError(f"Cannot carve a {fraction:.0%} split out of {len(y)} examples: {exc}") from exc
 
 
 def carve_splits(
@@ -103,11 +102,23 @@ def limit_splits(splits: dict[str, tuple[Any, Any]], max_samples: int | None, se
     by_remainder = sorted(exact, key=lambda name: exact[name] - int(exact[name]), reverse=True)
     for name in by_remainder[: max(0, max_samples - sum(keep.values()))]:
         keep[name] += 1
-    limited = {}
-    for name, (x, y) in splits.items():
-        if keep[name] >= sizes[name]:
-            limited[name] = (x, y)
-            continue
-        _, part_x, _, part_y = _split(x, np.asarray(y), keep[name], seed, stratify)
-        limited[name] = (part_x, part_y)
-    return limited
+    return {name: (x, y) if keep[name] >= sizes[name] else _subset(x, y, keep[name], seed, stratify)
+            for name, (x, y) in splits.items()}
+
+
+def _subset(x: Any, y: Any, n: int, seed: int, stratify: bool) -> tuple[Any, Any]:
+    """`n` examples of (x, y) in their original order: stratified by integer labels when every
+    class can keep one, else at random (seeded)."""
+    labels = np.asarray(y)
+    classes, counts = (np.unique(labels, return_counts=True) if labels.ndim == 1
+                       and np.issubdtype(labels.dtype, np.integer) else (None, None))
+    if stratify and classes is not None and n >= len(classes) and counts.min() >= 2:
+        from sklearn.model_selection import train_test_split
+
+        index, _ = train_test_split(np.arange(len(labels)), train_size=n, random_state=seed,
+                                    stratify=labels)
+    else:
+        index = np.random.default_rng(seed).permutation(len(labels))[:n]
+    index = np.sort(index)
+    picked = x[index] if isinstance(x, np.ndarray) else [x[i] for i in index]
+    return picked, labels[index]

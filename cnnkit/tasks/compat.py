@@ -119,3 +119,5 @@ def check_augment_fits_task(config: dict[str, Any]) -> None:
 
 
 RULES = (check_task_fits_data, check_model_fits_data, check_augment_fits_task)
+#: the rules that need the data the run will use (skipped for a model preset built on its own)
+DATA_RULES = (check_task_fits_data, check_model_fits_data)

@@ -1,0 +1,33 @@
+"""`cnnkit validate [conf=...] [key=value ...]`: check a config and build its model, train nothing.
+
+Everything `train` would refuse is refused here, with the same one-line messages and exit 2;
+then the model is built symbolically (shapes and parameter count) from the model's own input
+shape or a few of the data's examples, never the whole dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cnnkit.commands.common import chooses_data, console, quiet_tensorflow, symbolic_model, wants_debug
+from cnnkit.commands.validation import validated
+from cnnkit.config.compose import compose
+
+
+def run(args: list[str]) -> dict[str, Any]:
+    cfg = compose("train", args)
+    uses_data = chooses_data(args) or cfg.model.get("input_shape") is None
+    cfg = validated(cfg, uses_data=uses_data)
+    out = console()
+    out.print(f"[bold]cnnkit validate[/bold]: config OK — data={cfg.data.source}, "
+              f"model={cfg.model.get('name')} ({cfg.model.get('kind', 'spec')}), "
+              f"task={cfg.task.name}, optimizer={cfg.optimizer.name}")
+    quiet_tensorflow(wants_debug(args))
+    model = symbolic_model(cfg)
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    total = model.count_params()
+    shapes = ", ".join(str(tuple(o.shape[1:])) for o in model.outputs)
+    out.print(f"model builds: input {tuple(model.inputs[0].shape[1:])} -> output {shapes}; "
+              f"{total:,} parameters ({trainable:,} trainable)")
+    return {"params": total, "trainable_params": trainable}
