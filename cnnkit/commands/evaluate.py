@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.data.build import prepare_data
-from cnnkit.rundir import RunDir
+from cnnkit.io.rundir import RunDir
 from cnnkit.tasks import get_task
 
 USAGE = "cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]"

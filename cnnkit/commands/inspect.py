@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 from cnnkit.commands.common import console
 from cnnkit.config.compose import compose
 from cnnkit.config.schema import validate

@@ -18,7 +18,7 @@ from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images, read_image
 from cnnkit.data.pipeline import Preprocessing
 from cnnkit.errors import DataError
-from cnnkit.rundir import RunDir
+from cnnkit.io.rundir import RunDir
 from cnnkit.tasks import get_task
 from cnnkit.tasks.dense import NIFTI_SUFFIXES, InputInfo, is_nifti
 

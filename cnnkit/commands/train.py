@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 from cnnkit.commands.common import complete_model_config, console
 from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError, did_you_mean
-from cnnkit.rundir import atomic_write, write_text
+from cnnkit.io.rundir import atomic_write, write_text
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import preprocess_batch
 from cnnkit.tasks.dense import InputInfo

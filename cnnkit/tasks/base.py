@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cnnkit.rundir import write_json
+from cnnkit.io.rundir import write_json
 
 #: what a task learns from the training split (e.g. target mean/std), saved beside the model
 STATE_FILE = "task.json"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
-from cnnkit.rundir import write_text
+from cnnkit.io.rundir import write_text
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import Task, print_metrics_table
 from cnnkit.tasks.losses import FocalCrossentropy

@@ -111,7 +111,7 @@ def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
     `fmt` auto: NIfTI for NIfTI inputs, PNG for 2D images, .npy otherwise. PNG values are
     multiplied by `png_scale` and stored as 8-bit; NIfTI keeps the input's affine and header.
     """
-    from cnnkit.rundir import atomic_write
+    from cnnkit.io.rundir import atomic_write
 
     if fmt == "auto":
         fmt = "nifti" if info.affine is not None else "png" if array.ndim == 3 else "npy"

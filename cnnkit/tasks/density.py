@@ -19,7 +19,7 @@ import numpy as np
 from keras import ops
 
 from cnnkit.errors import ConfigError
-from cnnkit.rundir import atomic_write, write_text
+from cnnkit.io.rundir import atomic_write, write_text
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import Task, print_metrics_table
 from cnnkit.tasks.losses import PACKAGE, build_loss, check_loss

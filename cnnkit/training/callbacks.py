@@ -10,7 +10,7 @@ from typing import Any
 
 import keras
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 
 
 def monitor_mode(monitor: str, mode: str) -> str:

@@ -51,7 +51,7 @@ def test_evaluate_matches_keras_evaluate_on_the_same_split(trained_run, cli):
 
     from cnnkit.commands.common import apply_overrides
     from cnnkit.data.build import prepare_data
-    from cnnkit.rundir import RunDir
+    from cnnkit.io.rundir import RunDir
     from cnnkit.tasks import get_task
 
     run, _ = trained_run

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 from cnnkit.errors import RunDirError
 
 
