@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.io import rundir
 from cnnkit.commands.common import console
 from cnnkit.config.compose import compose
 from cnnkit.config.schema import validate
 from cnnkit.data.build import PreparedData, prepare_data
 from cnnkit.data.pipeline import as_dataset, build_pipeline
 from cnnkit.errors import ConfigError
+from cnnkit.io import rundir
 
 STATS_BATCH = 1024
 

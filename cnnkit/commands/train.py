@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnkit.io import rundir
 from cnnkit.commands.common import complete_model_config, console
 from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data
 from cnnkit.data.pipeline import endless_epochs
 from cnnkit.errors import ConfigError
+from cnnkit.io import rundir
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
 from cnnkit.training.callbacks import build_callbacks
@@ -71,7 +71,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
 
     rundir.write_text(run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     rundir.write_json(run_path / rundir.PREPROCESSING, data.preprocessing.to_dict())
-    task.save_state(run_path)
+    rundir.write_task_state(run_path, task.state)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
     history = fit_in_phases(model, cfg, compile_model, policy.strategy, train_ds,
                             steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
