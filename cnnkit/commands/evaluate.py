@@ -25,7 +25,7 @@ def run(args: list[str]) -> dict[str, Any]:
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
     preprocessing = run_dir.load_preprocessing()
-    data = prepare_data(cfg, preprocessing=preprocessing)
+    data = prepare_data(cfg, task.target_kind, preprocessing=preprocessing)
     model = run_dir.load_model()
     dataset = data.dataset(split, target_fn=task.target_fn())
     report = {"split": split, **task.evaluate(model, dataset, preprocessing.class_names)}

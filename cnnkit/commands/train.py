@@ -47,7 +47,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     task = get_task(cfg.task, cfg)
     if note := align_data_normalize(cfg):
         out.print(f"  {note}")
-    data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
+    data = prepare_data(cfg, task.target_kind, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
     task.fit(data)  # e.g. regression target statistics, before the pipelines use them
 

@@ -150,7 +150,7 @@ def test_heads_learn_their_state_from_their_own_targets(tmp_path):
                             "task=multitask",
                             "task.heads={n: {task: regression, outputs: [n]}, mask: {task: segmentation}}"])
     task = get_task(cfg.task, cfg)
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, task.target_kind)
     task.fit(data)
     counts = data.source.splits["train"][1]["n"]
     assert task.state["n"]["target_mean"] == pytest.approx([counts.mean()])
