@@ -74,7 +74,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     rundir.write_task_state(run_path, task.state)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
     history = fit_in_phases(model, cfg, compile_model, policy.strategy, train_ds,
-                            steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
+                            steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks.all,
                             verbose=_verbosity(cfg.trainer.verbose),
                             shuffle=False, **task.fit_options())  # the pipeline shuffles
     if monitor not in history.history:
@@ -82,7 +82,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
             f"`trainer.monitor` names a metric training does not log. Received: {monitor!r}. "
             f"Expected one of: {', '.join(history.history)}"
         )
-    checkpoint = callbacks[1]
+    checkpoint = callbacks.checkpoint
     best_path = run_path / rundir.BEST_CHECKPOINT
     if cfg.trainer.restore_best and checkpoint.best_epoch is not None and best_path.is_file():
         model.set_weights(keras.models.load_model(best_path).get_weights())
