@@ -50,7 +50,7 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     cfg = compose("train", [f"model={model_name}", f"augment={augment}", f"data={data}"])
     keras.utils.set_random_seed(0)
     task = get_task(cfg.task, cfg)
-    data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
+    data = prepare_data(cfg, task.target_kind, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
     train = data.dataset("train", training=True, target_fn=task.target_fn())
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit import rundir
 from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.data.build import prepare_data
-from cnnkit.rundir import RunDir
+from cnnkit.io import rundir
+from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
 USAGE = "cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]"
@@ -23,9 +23,9 @@ def run(args: list[str]) -> dict[str, Any]:
     keras.utils.set_random_seed(int(cfg.seed))
     split = str(cfg.data.split)
     task = get_task(cfg.task, cfg)
-    task.load_state(run_dir.path)
+    task.restore_state(read_task_state(run_dir.path))
     preprocessing = run_dir.load_preprocessing()
-    data = prepare_data(cfg, preprocessing=preprocessing)
+    data = prepare_data(cfg, task.target_kind, preprocessing=preprocessing)
     model = run_dir.load_model()
     dataset = data.dataset(split, target_fn=task.target_fn())
     report = {"split": split, **task.evaluate(model, dataset, preprocessing.class_names)}

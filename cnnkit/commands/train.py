@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnkit import rundir
 from cnnkit.commands.common import complete_model_config, console
 from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data
 from cnnkit.data.pipeline import endless_epochs
 from cnnkit.errors import ConfigError
+from cnnkit.io import rundir
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
 from cnnkit.training.callbacks import build_callbacks
@@ -47,7 +47,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     task = get_task(cfg.task, cfg)
     if note := align_data_normalize(cfg):
         out.print(f"  {note}")
-    data = prepare_data(cfg, input_shape=cfg.model.get("input_shape"))
+    data = prepare_data(cfg, task.target_kind, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
     task.fit(data)  # e.g. regression target statistics, before the pipelines use them
 
@@ -71,10 +71,10 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
 
     rundir.write_text(run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     rundir.write_json(run_path / rundir.PREPROCESSING, data.preprocessing.to_dict())
-    task.save_state(run_path)
+    rundir.write_task_state(run_path, task.state)
     callbacks = build_callbacks(run_path, cfg.trainer, monitor)
     history = fit_in_phases(model, cfg, compile_model, policy.strategy, train_ds,
-                            steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
+                            steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks.all,
                             verbose=_verbosity(cfg.trainer.verbose),
                             shuffle=False, **task.fit_options())  # the pipeline shuffles
     if monitor not in history.history:
@@ -82,7 +82,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
             f"`trainer.monitor` names a metric training does not log. Received: {monitor!r}. "
             f"Expected one of: {', '.join(history.history)}"
         )
-    checkpoint = callbacks[1]
+    checkpoint = callbacks.checkpoint
     best_path = run_path / rundir.BEST_CHECKPOINT
     if cfg.trainer.restore_best and checkpoint.best_epoch is not None and best_path.is_file():
         model.set_weights(keras.models.load_model(best_path).get_weights())

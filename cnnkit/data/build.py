@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from cnnkit.augment import build_augmentation, needs_one_hot
 from cnnkit.data.pipeline import Preprocessing, as_dataset, build_pipeline, example_shape
@@ -45,6 +47,18 @@ class PreparedData:
         return split in self.source.splits
 
 
+def augmented_samples(data: PreparedData, count: int, target_fn: Any) -> tuple[np.ndarray, Any]:
+    """`count` training examples after preprocessing and augmentation, in [0, 1] units."""
+    preprocessing = replace(data.preprocessing, normalize="none")
+    ds = build_pipeline(data.source.split("train"), preprocessing, count, True, data.seed,
+                        target_fn=target_fn, augment_fn=data.augmentation, cache=False,
+                        shuffle_buffer=int(data.data_cfg.get("shuffle_buffer", 2048)),
+                        target_kind=data.target_kind)
+    x, y = next(iter(ds))
+    return x.numpy(), (
+        {k: v.numpy() for k, v in y.items()} if isinstance(y, dict) else y.numpy())
+
+
 def default_input_shape(raw_shape: list[int], image_size: Any) -> list[int]:
     """The model input when `model.input_shape` is null: the raw shape, resized if asked."""
     if image_size and len(raw_shape) == 3:
@@ -52,9 +66,12 @@ def default_input_shape(raw_shape: list[int], image_size: Any) -> list[int]:
     return list(raw_shape)
 
 
-def prepare_data(cfg: Any, input_shape: list[int] | None = None,
+def prepare_data(cfg: Any, target_kind: Any, input_shape: list[int] | None = None,
                  preprocessing: Preprocessing | None = None) -> PreparedData:
-    """Load `cfg.data` and fit the preprocessing on its training split (or reuse a saved one)."""
+    """Load `cfg.data` and fit the preprocessing on its training split (or reuse a saved one).
+
+    `target_kind` is the task's (`Task.target_kind`): the caller asks the task, so the data
+    need not know tasks, and targets are resized and augmented with the inputs as it says."""
     source = load_source(cfg.data)
     if preprocessing is None:
         train = as_dataset(source.split("train"))
@@ -66,19 +83,9 @@ def prepare_data(cfg: Any, input_shape: list[int] | None = None,
             normalize=str(cfg.data.get("normalize", "standardize")),
             class_names=source.class_names,
         ).fit(train)
-    kind = task_target_kind(cfg)
-    return PreparedData(source, preprocessing, cfg.data, int(cfg.seed), kind,
-                        build_augmentation(cfg.get("augment"), kind, int(cfg.seed)),
-                        kind == "label" and needs_one_hot(cfg.get("augment")))
-
-
-def task_target_kind(cfg: Any) -> Any:
-    """What the configured task's targets are ("label" without a task)."""
-    if cfg.get("task") is None:
-        return "label"
-    from cnnkit.tasks import get_task
-
-    return get_task(cfg.task, cfg).target_kind
+    return PreparedData(source, preprocessing, cfg.data, int(cfg.seed), target_kind,
+                        build_augmentation(cfg.get("augment"), target_kind, int(cfg.seed)),
+                        target_kind == "label" and needs_one_hot(cfg.get("augment")))
 
 
 def peek(cfg: Any) -> tuple[list[int], list[str] | None]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from cnnkit.config.plain import to_plain
 from cnnkit.errors import ConfigError, ModelSpecError, did_you_mean
 from cnnkit.registry import Registry
 
@@ -65,17 +66,9 @@ _register(["MobileNetV3Small", "MobileNetV3Large",
            *(f"ConvNeXt{v}" for v in ("Tiny", "Small", "Base", "Large", "XLarge"))], "none")
 
 
-def _plain(value: Any) -> Any:
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(value, DictConfig | ListConfig):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
 def check_input_shape(backbone: Backbone, input_shape: Any) -> tuple[int, int, int]:
     """Height, width, channels; a clear error where the backbone cannot take them."""
-    shape = _plain(input_shape)
+    shape = to_plain(input_shape)
     if (not isinstance(shape, list | tuple) or len(shape) != 3
             or not all(isinstance(d, int) and d > 0 for d in shape)):
         raise ModelSpecError(
@@ -182,7 +175,7 @@ def _weights_argument(weights: Any) -> str | None:
 def build_backbone(backbone: Backbone, shape: tuple[int, int, int], weights: Any,
                    options: Mapping[str, Any] | None = None) -> Any:
     """The headless keras.applications model for RGB input of `shape`, its weights loaded."""
-    options = dict(_plain(options) or {})
+    options = dict(to_plain(options) or {})
     reserved = sorted(RESERVED_OPTIONS & set(options))
     if reserved:
         raise ConfigError(
@@ -304,7 +297,7 @@ def build_backbone_model(model_cfg: Any) -> Any:
     height, width, channels = check_input_shape(backbone_info, model_cfg.get("input_shape"))
     backbone = build_backbone(backbone_info, (height, width, channels), model_cfg.get("weights"),
                               model_cfg.get("options"))
-    freeze = frozen_count(backbone, _plain(model_cfg.get("freeze")), model_cfg.get("freeze_until"))
+    freeze = frozen_count(backbone, to_plain(model_cfg.get("freeze")), model_cfg.get("freeze_until"))
     set_trainable_from(backbone, freeze)
     fine_tune = model_cfg.get("fine_tune")
     if fine_tune:

@@ -2,7 +2,7 @@
 
 A saved model must reload with `keras.models.load_model(path, safe_mode=True)`, so nothing here is
 a `Lambda`: each layer is a registered class whose config is plain data. Importing this module
-registers them; `cnnkit.rundir` imports it before loading a run's model.
+registers them; `cnnkit.io.rundir` imports it before loading a run's model.
 """
 
 from __future__ import annotations

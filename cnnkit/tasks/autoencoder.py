@@ -10,27 +10,21 @@ reconstructions as `embeddings.npy` and `embeddings.csv`, one row per input.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.errors import ConfigError, did_you_mean
-from cnnkit.rundir import atomic_write, write_text
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import preprocess_batch
-from cnnkit.tasks.dense import InputInfo
+from cnnkit.tasks.base import PredictionImages, PredictionTable, preprocess_batch
 from cnnkit.tasks.reconstruction import Reconstruction
-
-EMBEDDINGS = "embeddings"
 
 
 @dataclass
 class AutoencoderOutputs:
-    """What predict hands to the writer: one reconstruction per input, and their embeddings."""
+    """What predict hands to the writer: one reconstruction per input, and their embeddings
+    (written as arrays by `cnnkit.io.predictions`, and as rows by `prediction_table`)."""
 
     reconstructions: list[np.ndarray]
     embeddings: np.ndarray  # (N, D): the bottleneck output of each input, flattened
@@ -40,6 +34,7 @@ class AutoencoderOutputs:
 class Autoencoder(Reconstruction):
     name = "autoencoder"
     target_kind = "input"
+    output_kind = "images_and_embeddings"
 
     @property
     def embedding_layer(self) -> str:
@@ -82,17 +77,12 @@ class Autoencoder(Reconstruction):
             self.embed(model, preprocess_batch(raw_inputs, preprocessing)),
         )
 
-    def write_predictions(self, outputs: AutoencoderOutputs, ids: list[str],
-                          class_names: list[str] | None, path: Path,
-                          inputs: list[InputInfo] | None = None) -> None:
-        """Reconstructions as images in the folder `path`, and the embeddings beside them."""
-        super().write_predictions(outputs.reconstructions, ids, class_names, path, inputs)
-        codes = outputs.embeddings.astype("float32")
-        folder = Path(path)
-        atomic_write(folder / f"{EMBEDDINGS}.npy", lambda tmp: np.save(tmp, codes))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", *(f"e{i}" for i in range(codes.shape[1]))])
-        for sample_id, row in zip(ids, codes, strict=True):
-            writer.writerow([sample_id, *(f"{v:.6g}" for v in row)])
-        write_text(folder / f"{EMBEDDINGS}.csv", buffer.getvalue())
+    def prediction_images(self, outputs: AutoencoderOutputs) -> PredictionImages:
+        return super().prediction_images(outputs.reconstructions)
+
+    def prediction_table(self, outputs: AutoencoderOutputs, ids: list[str],
+                         class_names: list[str] | None) -> PredictionTable:
+        """The embeddings: id, then one column per bottleneck unit."""
+        codes = outputs.embeddings
+        return PredictionTable(["id", *(f"e{i}" for i in range(codes.shape[1]))],
+                               [[sample_id, *row] for sample_id, row in zip(ids, codes, strict=True)])

@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from cnnkit.rundir import write_json
 
-#: what a task learns from the training split (e.g. target mean/std), saved beside the model
-STATE_FILE = "task.json"
+@dataclass
+class PredictionTable:
+    """Predictions as a table, one row per input (id first): the task says what the columns
+    mean, `cnnkit.io.predictions` writes the file."""
+
+    header: list[str]
+    rows: list[list[Any]]
+    float_format: str = ".6g"  # how float cells are written
+
+
+@dataclass
+class PredictionImages:
+    """One output image or volume (spatial..., C) per input, and how the task wants it stored."""
+
+    arrays: list[Any]
+    output_format: str  # auto | png | nifti | npy (`task.output_format`)
+    png_scale: float  # PNG values are array x png_scale, as 8-bit
 
 
 class Task:
-    """Losses, metrics, reports and prediction writers for one kind of target.
+    """Losses, metrics, reports and the meaning of predictions for one kind of target.
 
-    Life cycle: `train` calls `complete_model_config`, `fit` (then `save_state`), `target_fn`,
-    `loss`, `metrics` and `fit_options`; `evaluate`/`predict` call `load_state` first, so what
-    `fit` learned (target normalisation) is applied the same way.
+    Life cycle: `train` calls `complete_model_config`, `fit` (then saves `state` in the run),
+    `target_fn`, `loss`, `metrics` and `fit_options`; `evaluate`/`predict` call `restore_state`
+    with the saved state first, so what `fit` learned (target normalisation) is applied the
+    same way. Tasks write no files: `cnnkit.io` stores their state and predictions.
     """
 
     name = "task"
     #: what the target is, so augmentation and preprocessing know how to move it with the image:
     #: "label" | "mask" | "boxes" | "values" | "image", or a dict head name -> kind (multi-task)
     target_kind: Any = "label"
+    #: how `cnnkit predict` stores the outputs (`cnnkit.io.predictions` picks the writer):
+    #: "table" (a CSV), "counts" (a CSV and the maps beside it), "images" (one file per input),
+    #: "images_and_embeddings" (autoencoder), "heads" (multi-task: each head as it would alone)
+    output_kind = "table"
 
     def __init__(self, cfg: Any, run_cfg: Any = None) -> None:
         self.cfg = cfg
@@ -43,14 +61,9 @@ class Task:
     def fit(self, data: Any) -> None:
         """Learn what the task needs from the training split (a `PreparedData`) into `state`."""
 
-    def save_state(self, run_path: Path) -> None:
-        if self.state:
-            write_json(run_path / STATE_FILE, self.state)
-
-    def load_state(self, run_path: Path) -> None:
-        path = Path(run_path) / STATE_FILE
-        if path.is_file():
-            self.state = json.loads(path.read_text())
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Take back what `fit` learned (as saved in the run directory)."""
+        self.state = dict(state)
 
     def target_fn(self) -> Any:
         """A tf function applied to each raw target in the pipeline (None: unchanged)."""
@@ -67,7 +80,7 @@ class Task:
         raise NotImplementedError
 
     def predict(self, model: Any, inputs: Any) -> Any:
-        """Model outputs for a batch or dataset, in the form `write_predictions` expects."""
+        """Model outputs for a batch or dataset, in the form `prediction_table` expects."""
         import numpy as np
 
         return np.asarray(model.predict(inputs, verbose=0))
@@ -85,11 +98,13 @@ class Task:
     def print_report(self, report: dict[str, Any], console: Any) -> None:
         raise NotImplementedError
 
-    def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
-                          path: Path, inputs: Any = None) -> None:
-        """Write `outputs` for the samples `ids` to `path` (a file, or a folder for images).
+    def prediction_table(self, outputs: Any, ids: list[str],
+                         class_names: list[str] | None) -> PredictionTable:
+        """The rows `cnnkit predict` writes for tasks whose `output_kind` is a table."""
+        raise NotImplementedError
 
-        `inputs` carries what writers of image outputs need about each input (`InputInfo`)."""
+    def prediction_images(self, outputs: Any) -> PredictionImages:
+        """The images `cnnkit predict` writes for tasks whose `output_kind` is images."""
         raise NotImplementedError
 
 

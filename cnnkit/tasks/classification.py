@@ -9,17 +9,13 @@ per-class precision/recall/F1 and the confusion matrix.
 
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.errors import ConfigError
-from cnnkit.rundir import write_text
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
 from cnnkit.tasks.losses import FocalCrossentropy
 from cnnkit.tasks.metrics import positive
 
@@ -269,21 +265,20 @@ class Classification(Task):
             matrix.add_row(name, *map(str, row))
         console.print(matrix)
 
-    def write_predictions(self, outputs: np.ndarray, ids: list[str],
-                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
-        """A CSV: id, the predicted class (multi-label: the classes over threshold, joined by
-        `;`), then one probability column per class."""
+    def prediction_table(self, outputs: np.ndarray, ids: list[str],
+                         class_names: list[str] | None) -> PredictionTable:
+        """id, the predicted class (multi-label: the classes over threshold, joined by `;`),
+        then one probability column per class."""
         names = class_names or [str(i) for i in range(outputs.shape[-1])]
         multilabel = self.mode == "multilabel"
         thresholds = self.thresholds(len(names)) if multilabel else None
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "prediction", *(f"prob_{n}" for n in names)])
+        rows = []
         for sample_id, probs in zip(ids, outputs, strict=True):
             if multilabel:
                 label = ";".join(n for n, p, t in zip(names, probs, thresholds, strict=True)
                                  if positive(p, t))
             else:
                 label = names[int(np.argmax(probs))]
-            writer.writerow([sample_id, label, *(f"{p:.6f}" for p in probs)])
-        write_text(path, buffer.getvalue())
+            rows.append([sample_id, label, *probs])
+        return PredictionTable(["id", "prediction", *(f"prob_{n}" for n in names)], rows,
+                               float_format=".6f")

@@ -1,5 +1,5 @@
 """What tasks with image-shaped outputs share (segmentation, reconstruction): running a model
-at each input's own size, and writing each output as PNG, NIfTI or .npy beside its input's name.
+at each input's own size, and the choice of output format (`cnnkit.io.image_files` writes them).
 
 A model trained on fixed-size crops is rebuilt with free spatial dimensions (same weights), so
 a fully convolutional network predicts a 512x512 image at 512x512. Inputs are padded to a
@@ -11,39 +11,14 @@ the input's size.
 from __future__ import annotations
 
 import copy
-import gzip
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from cnnkit.errors import DataError
+from cnnkit.errors import ConfigError
 
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 OUTPUT_FORMATS = ("auto", "png", "nifti", "npy")
-
-
-@dataclass
-class InputInfo:
-    """What a writer needs about one input: its name, spatial size, and NIfTI geometry."""
-
-    id: str
-    size: tuple[int, ...]  # spatial shape of the raw input (H, W) or (X, Y, Z)
-    affine: Any = None  # 4x4 voxel -> mm matrix of a NIfTI input
-    header: Any = None  # its nibabel header (spacing, units), reused for the output
-
-
-def is_nifti(path: Path) -> bool:
-    return path.name.lower().endswith(NIFTI_SUFFIXES)
-
-
-def output_stem(sample_id: str) -> str:
-    """`sub/a.nii.gz` -> `sub/a`: the output keeps the input's relative name."""
-    for suffix in (".nii.gz", *(s for s in NIFTI_SUFFIXES if s != ".nii.gz")):
-        if sample_id.lower().endswith(suffix):
-            return sample_id[: -len(suffix)]
-    return str(Path(sample_id).with_suffix(""))
 
 
 def fully_convolutional(model: Any) -> Any | None:
@@ -104,46 +79,8 @@ def predict_dense(model: Any, raw_inputs: list[np.ndarray], preprocessing: Any,
     return outputs
 
 
-def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
-                png_scale: float) -> Path:
-    """Write one output (spatial..., C) under `folder`; returns the file written.
-
-    `fmt` auto: NIfTI for NIfTI inputs, PNG for 2D images, .npy otherwise. PNG values are
-    multiplied by `png_scale` and stored as 8-bit; NIfTI keeps the input's affine and header.
-    """
-    from cnnkit.rundir import atomic_write
-
-    if fmt == "auto":
-        fmt = "nifti" if info.affine is not None else "png" if array.ndim == 3 else "npy"
-    stem = folder / output_stem(info.id)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "png":
-        from PIL import Image
-
-        if array.ndim != 3 or array.shape[-1] not in (1, 3):
-            raise DataError(f"Cannot write output of shape {array.shape} for {info.id} as PNG: "
-                            "expected a 2D image with 1 or 3 channels. Use task.output_format=npy")
-        pixels = np.clip(np.rint(array * png_scale), 0, 255).astype("uint8")
-        image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-        return atomic_write(stem.with_name(stem.name + ".png"),
-                            lambda tmp: image.save(tmp, format="PNG"))
-    if fmt == "nifti":
-        import nibabel as nib
-
-        data = array[..., 0] if array.shape[-1] == 1 else array
-        affine = np.eye(4) if info.affine is None else np.asarray(info.affine)
-        header = info.header.copy() if info.header is not None else None
-        image = nib.Nifti1Image(data, affine, header)
-        image.set_data_dtype(data.dtype)
-        payload = gzip.compress(image.to_bytes())  # atomic_write's temporary name is not .nii.gz
-        return atomic_write(stem.with_name(stem.name + ".nii.gz"), lambda tmp: tmp.write_bytes(payload))
-    with_suffix = stem.with_name(stem.name + ".npy")
-    return atomic_write(with_suffix, lambda tmp: np.save(tmp, array, allow_pickle=False))
-
-
 def check_output_format(value: str) -> str:
-    from cnnkit.errors import ConfigError
-
+    """`task.output_format`, checked against the formats the writers know."""
     if value not in OUTPUT_FORMATS:
         raise ConfigError(f"`task.output_format` must be one of {', '.join(OUTPUT_FORMATS)}. "
                           f"Received: {value!r}")

@@ -9,9 +9,6 @@ by it again, so reported maps and counts are in objects.
 
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -19,9 +16,8 @@ import numpy as np
 from keras import ops
 
 from cnnkit.errors import ConfigError
-from cnnkit.rundir import atomic_write, write_text
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
 from cnnkit.tasks.losses import PACKAGE, build_loss, check_loss
 from cnnkit.tasks.metrics import regression_errors
 from cnnkit.tasks.segmentation import set_default
@@ -57,6 +53,7 @@ class CountMeanAbsoluteError(keras.metrics.Mean):
 class Density(Task):
     name = "density"
     target_kind = "mask"  # moves with the image under geometric transforms, never re-lit
+    output_kind = "counts"  # the counts as a table, the density maps beside it
 
     @property
     def scale(self) -> float:
@@ -104,14 +101,10 @@ class Density(Task):
     def print_report(self, report: dict[str, Any], console: Any) -> None:
         print_metrics_table(report, console, title="Counting (mae, rmse, r2 of the counts)")
 
-    def write_predictions(self, outputs: np.ndarray, ids: list[str],
-                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
-        """`id,count` rows to `path`; the density maps beside it as `<stem>_density.npy`."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "count"])
-        for sample_id, count in zip(ids, counts(outputs), strict=True):
-            writer.writerow([sample_id, f"{count:.4f}"])
-        write_text(path, buffer.getvalue())
-        maps = Path(path).with_name(f"{Path(path).stem}_density.npy")
-        atomic_write(maps, lambda tmp: np.save(tmp, outputs.astype("float32")))
+    def prediction_table(self, outputs: np.ndarray, ids: list[str],
+                         class_names: list[str] | None) -> PredictionTable:
+        """`id,count` rows: the objects counted in each input (the maps are written as they are)."""
+        return PredictionTable(["id", "count"],
+                               [[sample_id, count] for sample_id, count in zip(ids, counts(outputs),
+                                                                               strict=True)],
+                               float_format=".4f")

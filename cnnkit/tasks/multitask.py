@@ -13,7 +13,6 @@ predict — works on it unchanged. Reports prefix each head's entries as `<head>
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -80,6 +79,7 @@ def head_outputs(model: Any) -> dict[str, Any]:
 @TASKS.register("multitask")
 class MultiTask(Task):
     name = "multitask"
+    output_kind = "heads"  # each head's predictions, written as that head would write them alone
 
     def __init__(self, cfg: Any, run_cfg: Any = None) -> None:
         super().__init__(cfg, run_cfg)
@@ -147,10 +147,10 @@ class MultiTask(Task):
             if task.state:
                 self.state[head] = task.state
 
-    def load_state(self, run_path: Path) -> None:
-        super().load_state(run_path)
+    def restore_state(self, state: dict[str, Any]) -> None:
+        super().restore_state(state)
         for head, task in self.heads.items():
-            task.state = self.state.get(head, {})
+            task.restore_state(self.state.get(head, {}))
 
     def fit_options(self) -> dict[str, Any]:
         for head, task in self.heads.items():
@@ -185,7 +185,7 @@ class MultiTask(Task):
 
     # --- evaluate / predict -------------------------------------------------------------------
 
-    def _head_class_names(self, head: str, class_names: list[str] | None) -> list[str] | None:
+    def head_class_names(self, head: str, class_names: list[str] | None) -> list[str] | None:
         """The data's class names describe labels; other heads name their own classes."""
         return class_names if self.heads[head].target_kind == "label" else None
 
@@ -197,7 +197,7 @@ class MultiTask(Task):
             view = self.view(model, head)
             view.compile(loss=task.loss(view), metrics=task.metrics(view))
             head_ds = dataset.map(lambda x, y, h=head: (x, y[h]))
-            sub = task.evaluate(view, head_ds, self._head_class_names(head, class_names))
+            sub = task.evaluate(view, head_ds, self.head_class_names(head, class_names))
             report.update({f"{head}/{key}": value for key, value in sub.items()})
         return report
 
@@ -212,22 +212,6 @@ class MultiTask(Task):
     def predict_samples(self, model: Any, raw_inputs: Any, preprocessing: Any) -> dict[str, Any]:
         return {head: task.predict_samples(self.view(model, head), raw_inputs, preprocessing)
                 for head, task in self.heads.items()}
-
-    def write_predictions(self, outputs: dict[str, Any], ids: list[str],
-                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
-        """Each head writes where it would alone, with the head name added: `preds.csv` ->
-        `preds_class.csv`, `masks/` -> `masks_mask/`."""
-        path = Path(path)
-        for head, task in self.heads.items():
-            target = path.with_name(f"{_stem(path)}_{head}{path.name[len(_stem(path)):]}")
-            task.write_predictions(outputs[head], ids, self._head_class_names(head, class_names),
-                                   target, inputs)
-
-
-def _stem(path: Path) -> str:
-    """`preds.csv` -> `preds`, `vol.nii.gz` -> `vol`, `masks` -> `masks`."""
-    name = path.name
-    return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else Path(name).stem
 
 
 def _project(split: Any, head: str) -> Any:

@@ -5,14 +5,13 @@ so PSNR and SSIM use `task.max_val: 1` and outputs are written as images directl
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import Task, print_metrics_table
-from cnnkit.tasks.dense import InputInfo, check_output_format, predict_dense, write_array
+from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
+from cnnkit.tasks.dense import check_output_format, predict_dense
 from cnnkit.tasks.losses import build_loss, check_loss
 from cnnkit.tasks.metrics import PSNR, SSIM
 from cnnkit.tasks.segmentation import set_default
@@ -24,6 +23,7 @@ RECONSTRUCTION_LOSSES = ("l1", "l2", "mae", "mse", "frequency_l2", "ssim", "hube
 class Reconstruction(Task):
     name = "reconstruction"
     target_kind = "image"
+    output_kind = "images"
 
     def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
                               input_shape: list[int] | None = None) -> None:
@@ -78,10 +78,8 @@ class Reconstruction(Task):
         return predict_dense(model, raw_inputs, preprocessing,
                              int(self.option("size_multiple", 16)), nearest=False)
 
-    def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
-                          path: Path, inputs: list[InputInfo] | None = None) -> None:
+    def prediction_images(self, outputs: list[np.ndarray]) -> PredictionImages:
         """One image per input: PNG (8-bit, [0, max_val] -> [0, 255]), NIfTI or .npy (floats)."""
         fmt = check_output_format(str(self.option("output_format", "auto")))
-        for image, info in zip(outputs, inputs or [], strict=True):
-            write_array(np.asarray(image, "float32"), info, path, fmt,
-                        png_scale=255.0 / self.max_val)
+        return PredictionImages([np.asarray(image, "float32") for image in outputs], fmt,
+                                png_scale=255.0 / self.max_val)

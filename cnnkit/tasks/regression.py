@@ -8,17 +8,13 @@ in the data's own units.
 
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.errors import ConfigError
-from cnnkit.rundir import write_text
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
 from cnnkit.tasks.losses import build_loss, check_loss
 from cnnkit.tasks.metrics import regression_errors
 from cnnkit.tasks.segmentation import set_default
@@ -118,12 +114,8 @@ class Regression(Task):
             table.add_row(name, *(f"{report[f'{m}/{name}']:.4f}" for m in ("mae", "rmse", "r2")))
         console.print(table)
 
-    def write_predictions(self, outputs: np.ndarray, ids: list[str],
-                          class_names: list[str] | None, path: Path, inputs: Any = None) -> None:
-        """A CSV: id, then one de-normalised column per output."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", *self.output_names(outputs.shape[-1])])
-        for sample_id, row in zip(ids, outputs, strict=True):
-            writer.writerow([sample_id, *(f"{v:.6g}" for v in row)])
-        write_text(path, buffer.getvalue())
+    def prediction_table(self, outputs: np.ndarray, ids: list[str],
+                         class_names: list[str] | None) -> PredictionTable:
+        """id, then one de-normalised column per output."""
+        return PredictionTable(["id", *self.output_names(outputs.shape[-1])],
+                               [[sample_id, *row] for sample_id, row in zip(ids, outputs, strict=True)])

@@ -7,16 +7,15 @@ IoU per class, their means over the foreground classes, and pixel accuracy.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.errors import ConfigError
 from cnnkit.tasks import TASKS
-from cnnkit.tasks.base import Task, print_metrics_table
+from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
 from cnnkit.tasks.classification import output_is_probability
-from cnnkit.tasks.dense import InputInfo, check_output_format, predict_dense, write_array
+from cnnkit.tasks.dense import check_output_format, predict_dense
 from cnnkit.tasks.losses import build_loss, check_loss
 from cnnkit.tasks.metrics import (
     Dice,
@@ -42,6 +41,7 @@ def set_default(model_cfg: Any, key: str, value: Any) -> None:
 class Segmentation(Task):
     name = "segmentation"
     target_kind = "mask"
+    output_kind = "images"
 
     @property
     def classes(self) -> list[str]:
@@ -145,11 +145,10 @@ class Segmentation(Task):
                                 int(self.option("size_multiple", 16)), nearest=False)
         return [self._probabilities(model, y) for y in outputs]
 
-    def write_predictions(self, outputs: Any, ids: list[str], class_names: list[str] | None,
-                          path: Path, inputs: list[InputInfo] | None = None) -> None:
+    def prediction_images(self, outputs: list[np.ndarray]) -> PredictionImages:
         """One label mask per input: PNG (binary as 0/255, else class indices), NIfTI or .npy."""
         fmt = check_output_format(str(self.option("output_format", "auto")))
         threshold = float(self.option("threshold", 0.5))
-        for probs, info in zip(outputs, inputs or [], strict=True):
-            labels = predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
-            write_array(labels, info, path, fmt, png_scale=255.0 if self.binary else 1.0)
+        masks = [predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
+                 for probs in outputs]
+        return PredictionImages(masks, fmt, png_scale=255.0 if self.binary else 1.0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from cnnkit import rundir
+from cnnkit.io import rundir
 
 
 def monitor_mode(monitor: str, mode: str) -> str:
@@ -72,12 +73,21 @@ def _current_lr(model: Any) -> float:
         return float("nan")
 
 
-def build_callbacks(run_path: Path, trainer_cfg: Any, monitor: str) -> list[Any]:
+@dataclass
+class RunCallbacks:
+    """The callbacks of a run, with the one training reads back afterwards named."""
+
+    checkpoint: BestModelCheckpoint  # which epoch was best, to restore its weights
+    all: list[Any]  # every callback, for `model.fit`
+
+
+def build_callbacks(run_path: Path, trainer_cfg: Any, monitor: str) -> RunCallbacks:
     """The standard callbacks of a run; `monitor` is already checked to exist."""
     mode = monitor_mode(monitor, str(trainer_cfg.monitor_mode))
+    checkpoint = BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
     callbacks: list[Any] = [
         HistoryWriter(run_path / rundir.HISTORY),
-        BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode),
+        checkpoint,
         # resumes an interrupted run in the same directory; removed after a finished fit
         keras.callbacks.BackupAndRestore(str(run_path / rundir.BACKUP)),
     ]
@@ -89,4 +99,4 @@ def build_callbacks(run_path: Path, trainer_cfg: Any, monitor: str) -> list[Any]
             monitor=monitor, mode=mode, factor=0.5, patience=int(trainer_cfg.reduce_lr_patience)))
     if trainer_cfg.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_path / "tensorboard")))
-    return callbacks
+    return RunCallbacks(checkpoint, callbacks)

@@ -51,7 +51,7 @@ def test_evaluate_matches_keras_evaluate_on_the_same_split(trained_run, cli):
 
     from cnnkit.commands.common import apply_overrides
     from cnnkit.data.build import prepare_data
-    from cnnkit.rundir import RunDir
+    from cnnkit.io.rundir import RunDir
     from cnnkit.tasks import get_task
 
     run, _ = trained_run
@@ -62,9 +62,10 @@ def test_evaluate_matches_keras_evaluate_on_the_same_split(trained_run, cli):
     assert len(report["confusion_matrix"]) == 10 and set(report["per_class"]) == set(map(str, range(10)))
     run_dir = RunDir.open(run)
     cfg = apply_overrides(run_dir.load_config(), ["data.split=test"])
-    data = prepare_data(cfg, preprocessing=run_dir.load_preprocessing())
+    task = get_task(cfg.task)
+    data = prepare_data(cfg, task.target_kind, preprocessing=run_dir.load_preprocessing())
     model = keras.models.load_model(run / "model.keras")
-    dataset = data.dataset("test", target_fn=get_task(cfg.task).target_fn())
+    dataset = data.dataset("test", target_fn=task.target_fn())
     expected = model.evaluate(dataset, return_dict=True, verbose=0)
     assert report["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
     assert report["loss"] == pytest.approx(expected["loss"], abs=1e-6)

@@ -61,7 +61,7 @@ def test_shapes_unknown_class_is_named():
 
 def test_preprocessing_standardizes_with_training_statistics_and_round_trips():
     cfg = compose("train", [])
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, "label")
     prep = data.preprocessing
     assert prep.raw_shape == [8, 8, 1] and prep.target_shape == [8, 8, 1]
     train_x = data.source.splits["train"][0]
@@ -73,7 +73,7 @@ def test_preprocessing_standardizes_with_training_statistics_and_round_trips():
 
 def test_preprocessing_resizes_to_the_model_input_and_converts_channels():
     cfg = compose("train", [])
-    data = prepare_data(cfg, input_shape=[32, 32, 3])
+    data = prepare_data(cfg, "label", input_shape=[32, 32, 3])
     batch = next(iter(data.dataset("train", training=True)))
     assert tuple(batch[0].shape[1:]) == (32, 32, 3)
     assert int(batch[0].shape[0]) == cfg.data.batch_size

@@ -10,8 +10,10 @@ from omegaconf import OmegaConf
 
 from cnnkit.data.pipeline import Preprocessing
 from cnnkit.errors import ConfigError, DataError
+from cnnkit.io.image_files import InputInfo
+from cnnkit.io.predictions import write_predictions
+from cnnkit.io.rundir import read_task_state, write_task_state
 from cnnkit.tasks import get_task
-from cnnkit.tasks.dense import InputInfo
 from cnnkit.tasks.multitask import WeightedLoss
 
 SIZE = 8
@@ -95,7 +97,7 @@ def test_predictions_are_written_per_head(tmp_path):
     outputs = task.predict_samples(model, np.zeros((2, SIZE, SIZE, 1), "float32"), identity)
     task.heads["mask"].cfg.output_format = "npy"
     infos = [InputInfo(f"s{i}", (SIZE, SIZE)) for i in range(2)]
-    task.write_predictions(outputs, ["s0", "s1"], None, tmp_path / "preds.csv", infos)
+    write_predictions(task, outputs, ["s0", "s1"], None, tmp_path / "preds.csv", infos)
     rows = (tmp_path / "preds_count.csv").read_text().splitlines()
     assert rows[0] == "id,count" and rows[1] == f"s0,{2.0 * SIZE * SIZE:.4f}"
     assert np.load(tmp_path / "preds_count_density.npy").shape == (2, SIZE, SIZE, 1)
@@ -148,12 +150,12 @@ def test_heads_learn_their_state_from_their_own_targets(tmp_path):
                             "task=multitask",
                             "task.heads={n: {task: regression, outputs: [n]}, mask: {task: segmentation}}"])
     task = get_task(cfg.task, cfg)
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, task.target_kind)
     task.fit(data)
     counts = data.source.splits["train"][1]["n"]
     assert task.state["n"]["target_mean"] == pytest.approx([counts.mean()])
     assert "mask" not in task.state  # segmentation learns nothing
-    task.save_state(tmp_path)
+    write_task_state(tmp_path, task.state)
     again = get_task(cfg.task, cfg)
-    again.load_state(tmp_path)
+    again.restore_state(read_task_state(tmp_path))
     assert again.heads["n"].state == task.heads["n"].state

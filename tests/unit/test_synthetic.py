@@ -110,7 +110,7 @@ def test_shapes_multi_source_gives_dict_targets_through_the_pipeline():
     cfg = compose("train", ["data=shapes_multi", "data.num_train=16", "data.num_val=0",
                             "data.num_test=4", "data.batch_size=8",
                             "data.target={class: label, mask: mask, count: count}"])
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, "label")
     assert set(data.source.splits) == {"train", "test"}
     x, y = next(iter(data.dataset("train", training=True)))
     assert tuple(x.shape) == (8, 32, 32, 1)
@@ -121,13 +121,13 @@ def test_shapes_multi_source_gives_dict_targets_through_the_pipeline():
 def test_volumes_and_signals_sources_feed_the_pipeline():
     vol = compose("train", ["data=volumes", "data.num_train=4", "data.num_val=2",
                             "data.num_test=2", "data.spacing=[2.0,2.0,2.0]"])
-    data = prepare_data(vol)
+    data = prepare_data(vol, "label")
     x, y = next(iter(data.dataset("val")))
     assert tuple(x.shape) == (2, 16, 16, 16, 1) and tuple(y.shape) == (2, 16, 16, 16, 1)
     assert np.allclose(np.diag(data.source.meta["affine"]), [2, 2, 2, 1])
     sig = compose("train", ["data=signals", "data.num_train=8", "data.num_val=0",
                             "data.num_test=0", "data.length=128"])
-    data = prepare_data(sig)
+    data = prepare_data(sig, "label")
     x, y = next(iter(data.dataset("train")))
     assert tuple(x.shape) == (8, 128, 1) and y.dtype.name == "int32"
     assert data.preprocessing.raw_shape == [128, 1]

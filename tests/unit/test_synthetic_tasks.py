@@ -10,6 +10,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from cnnkit.errors import ConfigError
+from cnnkit.io.predictions import write_predictions
 from cnnkit.tasks import get_task
 from cnnkit.tasks.density import CountMeanAbsoluteError, counts
 
@@ -67,7 +68,7 @@ def test_density_predictions_write_counts_and_maps(tmp_path):
     task = density_task()
     maps = task.predict(identity_model(), np.full((3, 4, 4, 1), 10.0 / 16, "float32"))
     assert counts(maps) == pytest.approx([1.0, 1.0, 1.0])  # the scale is undone
-    task.write_predictions(maps, ["a.png", "b.png", "c.png"], None, tmp_path / "counts.csv")
+    write_predictions(task, maps, ["a.png", "b.png", "c.png"], None, tmp_path / "counts.csv")
     with open(tmp_path / "counts.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["id"], float(r["count"])) for r in rows] == [("a.png", 1.0), ("b.png", 1.0),
@@ -114,7 +115,7 @@ def test_autoencoder_targets_are_the_inputs_scaled_to_unit_range():
 
 def test_autoencoder_writes_reconstructions_and_embeddings(tmp_path):
     from cnnkit.data.pipeline import Preprocessing
-    from cnnkit.tasks.dense import InputInfo
+    from cnnkit.io.image_files import InputInfo
 
     task = autoencoder_task()
     model = tiny_autoencoder()
@@ -123,8 +124,8 @@ def test_autoencoder_writes_reconstructions_and_embeddings(tmp_path):
     code = model.get_layer("bottleneck").output  # the same layer, read directly
     direct = keras.Model(model.input, code).predict(raw, verbose=0)
     assert np.allclose(outputs.embeddings, direct, atol=1e-6)
-    task.write_predictions(outputs, ["a", "b"], None, tmp_path,
-                           [InputInfo("a", (8, 8)), InputInfo("b", (8, 8))])
+    write_predictions(task, outputs, ["a", "b"], None, tmp_path,
+                      [InputInfo("a", (8, 8)), InputInfo("b", (8, 8))])
     assert np.load(tmp_path / "a.npy").shape == (8, 8, 1)
     with open(tmp_path / "embeddings.csv", newline="") as handle:
         rows = list(csv.reader(handle))

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from cnnkit.data.pipeline import Preprocessing
 from cnnkit.data.sources import SourceData
 from cnnkit.errors import ConfigError
+from cnnkit.io.predictions import write_predictions
 from cnnkit.tasks import get_task
 from cnnkit.tasks.losses import FocalCrossentropy
 
@@ -89,6 +90,6 @@ def test_multilabel_thresholds_per_class_in_evaluate_and_csv(tmp_path):
     # class b: 0.73 < 0.9 is a miss in row 0; 0.95 >= 0.9 hits in rows 1 and 2
     assert report["per_class"]["b"]["recall"] == pytest.approx(2 / 3)
     assert report["subset_accuracy"] == pytest.approx(3 / 4)
-    task.write_predictions(task.predict(model, logits), list("pqrs"), ["a", "b"], tmp_path / "p.csv")
+    write_predictions(task, task.predict(model, logits), list("pqrs"), ["a", "b"], tmp_path / "p.csv")
     rows = [line.split(",")[1] for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
     assert rows == ["a", "b", "a;b", ""]

@@ -11,6 +11,8 @@ from omegaconf import OmegaConf
 
 from cnnkit.data.sources import SourceData
 from cnnkit.errors import ConfigError
+from cnnkit.io.predictions import write_predictions
+from cnnkit.io.rundir import read_task_state, write_task_state
 from cnnkit.tasks import get_task
 
 
@@ -34,9 +36,9 @@ def test_targets_are_standardised_and_restored(tmp_path):
     normalised = np.stack([task.target_fn()(row).numpy() for row in y])
     assert normalised.mean(0) == pytest.approx([0, 0], abs=1e-6)
     assert normalised.std(0) == pytest.approx([1, 1], abs=1e-6)
-    task.save_state(tmp_path)
+    write_task_state(tmp_path, task.state)
     restored = regression()
-    restored.load_state(tmp_path)
+    restored.restore_state(read_task_state(tmp_path))
     assert restored.denormalize(normalised) == pytest.approx(y, abs=1e-5)
 
 
@@ -54,7 +56,7 @@ def test_evaluate_and_csv_are_in_target_units(tmp_path):
     assert report["mae/a"] == pytest.approx(0.5 * np.std([0, 2, 4]), rel=1e-5)
     assert report["mae/b"] == pytest.approx(0.0, abs=1e-4)
     assert report["r2/b"] == pytest.approx(1.0)
-    task.write_predictions(task.predict(model, x), ["p", "q", "r"], None, tmp_path / "out.csv")
+    write_predictions(task, task.predict(model, x), ["p", "q", "r"], None, tmp_path / "out.csv")
     lines = (tmp_path / "out.csv").read_text().splitlines()
     assert lines[0] == "id,a,b" and lines[2].split(",")[2] == "30"
 

@@ -13,8 +13,10 @@ from PIL import Image
 
 from cnnkit.data.pipeline import Preprocessing
 from cnnkit.errors import ConfigError
+from cnnkit.io.image_files import InputInfo, write_array
+from cnnkit.io.predictions import write_predictions
 from cnnkit.tasks import get_task
-from cnnkit.tasks.dense import InputInfo, fully_convolutional, predict_dense, write_array
+from cnnkit.tasks.dense import fully_convolutional, predict_dense
 
 
 def segmentation(**options):
@@ -84,8 +86,8 @@ def test_png_masks_keep_the_input_size_and_nifti_the_affine(tmp_path):
     task = segmentation()
     probs = np.zeros((5, 7, 1), "float32")
     probs[1:3, 2:6] = 0.9
-    task.write_predictions([probs], ["a/img.png"], None, tmp_path, inputs=[InputInfo("a/img.png",
-                                                                                     (5, 7))])
+    write_predictions(task, [probs], ["a/img.png"], None, tmp_path,
+                      inputs=[InputInfo("a/img.png", (5, 7))])
     mask = np.asarray(Image.open(tmp_path / "a" / "img.png"))
     assert mask.shape == (5, 7) and mask.max() == 255 and (mask > 0).sum() == 8
     affine = np.array([[0.5, 0, 0, -3], [0, 0.7, 0, 2], [0, 0, 2.5, 1], [0, 0, 0, 1]])

@@ -50,7 +50,7 @@ def test_the_pipeline_does_not_augment_when_the_model_does():
 
     cfg = compose("train", ["augment=none", "data.max_samples=100"])
     cfg.augment = FLIP
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, "label")
     assert data.augments_in_model
 
     def examples(training: bool) -> np.ndarray:

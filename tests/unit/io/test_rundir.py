@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from cnnkit import rundir
 from cnnkit.errors import RunDirError
+from cnnkit.io import rundir
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):

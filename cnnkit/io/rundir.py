@@ -1,7 +1,7 @@
 """The run directory: its layout, atomic writes, and loading a finished run back.
 
-Layout: config.yaml (resolved), preprocessing.json, model.keras, checkpoints/, history.csv,
-metrics.json, eval/<split>.json. Every file is written to a temporary name in the same folder
+Layout: config.yaml (resolved), preprocessing.json, task.json (what the task learned, if
+anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json. Every file is written to a temporary name in the same folder
 and renamed into place, so an interrupted run never leaves a half-written artefact.
 """
 
@@ -22,6 +22,7 @@ PREPROCESSING = "preprocessing.json"
 MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
+TASK_STATE = "task.json"  # what a task learns from the training split (e.g. target mean/std)
 CHECKPOINTS = "checkpoints"
 BEST_CHECKPOINT = "checkpoints/best.keras"
 BACKUP = "checkpoints/backup"
@@ -70,6 +71,18 @@ def _json_default(value: Any) -> Any:
 
 def save_model(model: Any, path: Path) -> Path:
     return atomic_write(path, lambda tmp: model.save(tmp))
+
+
+def write_task_state(run_path: Path, state: dict[str, Any]) -> None:
+    """Save a task's `state` beside the model; a task that learned nothing writes no file."""
+    if state:
+        write_json(Path(run_path) / TASK_STATE, state)
+
+
+def read_task_state(run_path: Path) -> dict[str, Any]:
+    """What `write_task_state` saved, or {} when the task learned nothing."""
+    path = Path(run_path) / TASK_STATE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 @dataclass

@@ -1,43 +1,16 @@
-"""Turn a YAML layer spec into a Keras functional model.
-
-One grammar serves chains and graphs: each item names one `keras.layers` class (or a block from
-`model.blocks`) with its keyword arguments, and may carry `name:`, `inputs:` (one name or a list)
-and `repeat:`. Without `inputs:` an item takes the previous item's output; the model input is
-called `input`; the last item is the output unless `model.outputs` lists several.
-
-Blocks are parameterised sub-graphs written in the same grammar:
-
-    blocks:
-      conv_bn:
-        args: {filters: "???", strides: 1}    # "???": required (quoted inside {...})
-        layers:
-          - ConvND: {filters: $filters, kernel_size: 3, strides: $strides, padding: same}
-          - BatchNormalization: {}
-    layers:
-      - {conv_bn: {filters: 32}, repeat: 2, name: stem}
-
-`$arg` inserts an argument; a string holding `$arg` and arithmetic (`"$filters * 4"`) is computed
-(numbers and + - * / // % ** only: nothing is executed). `$channels` is the last dimension of the
-item's first input. `ND` in a layer name becomes `1D`/`2D`/`3D` after the spatial rank (`rank`
-argument, else `model.rank`, else the input's rank), so one block serves signals, images and
-volumes. An item's type may itself be an argument (`$shortcut: {...}` picks a block by name).
-A block takes `inputs: [input, skip]` for several inputs and returns its last item (or `output:`).
-Names inside a block instance get the instance name as prefix (`stem.1.conv2d_0`; other items
-may refer to them so), and `repeat: 0` skips an item (its name then stands for its input). Every
-failure names the item by its path, e.g. `model.layers[6] > model.blocks.conv_bn.layers[1]`.
-"""
+"""Expanding `model.layers` and `model.blocks` into one flat list of `Node`s: item grammar,
+block arguments and instances, `ND` layer names, names and paths for every error."""
 
 from __future__ import annotations
 
-import ast
 import inspect
-import operator
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnnkit.config.plain import to_plain
 from cnnkit.errors import ModelSpecError, did_you_mean
+from cnnkit.models.spec.expressions import Args, substitute
 
 INPUT_NAME = "input"
 ITEM_KEYS = {"name", "inputs", "repeat"}
@@ -46,13 +19,6 @@ REQUIRED = "???"
 MAX_NESTING = 16
 # Layers that would let a config file smuggle in code or load arbitrary artefacts.
 FORBIDDEN_LAYERS = {"Lambda", "TFSMLayer", "Layer", "InputLayer", "Input", "InputSpec"}
-MERGE_LAYERS = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
-_ARG = re.compile(r"\$([A-Za-z_]\w*)")
-_OPERATORS: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos,
-}
 
 
 @dataclass
@@ -83,18 +49,6 @@ def keras_layer_classes() -> dict[str, type]:
     return classes
 
 
-def _to_container(value: Any) -> Any:
-    """OmegaConf nodes -> plain Python containers (interpolations resolved)."""
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-
-        if isinstance(value, DictConfig | ListConfig):
-            return OmegaConf.to_container(value, resolve=True)
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
-    return value
-
-
 def _snake(class_name: str) -> str:
     out = []
     for i, ch in enumerate(class_name):
@@ -102,90 +56,6 @@ def _snake(class_name: str) -> str:
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-def _evaluate(expr: str, values: Mapping[str, Any], where: str) -> Any:
-    """Arithmetic over numbers and `$args` by walking the syntax tree: nothing is executed."""
-    names: dict[str, Any] = {}
-
-    def placeholder(match: re.Match) -> str:
-        key = f"_arg{len(names)}"
-        names[key] = values[match.group(1)]
-        return key
-
-    text = _ARG.sub(placeholder, expr)
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in names:
-            value = names[node.id]
-            if isinstance(value, int | float):
-                return value
-            raise ModelSpecError(f"{where}: {expr!r} does arithmetic on a non-number {value!r}")
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](walk(node.operand))
-        raise ModelSpecError(
-            f"{where}: {expr!r} is not `$arg` or arithmetic on numbers and `$args` "
-            "(+ - * / // % ** and parentheses)"
-        )
-
-    try:
-        return walk(ast.parse(text.strip(), mode="eval"))
-    except SyntaxError as exc:
-        raise ModelSpecError(f"{where}: cannot read the expression {expr!r}") from exc
-    except ZeroDivisionError as exc:
-        raise ModelSpecError(f"{where}: {expr!r} divides by zero") from exc
-
-
-class _Args(Mapping):
-    """Argument values of one scope; `channels` is looked up lazily from the built graph."""
-
-    def __init__(self, values: Mapping[str, Any], channels: Callable[[], Any] | None = None):
-        self.values = dict(values)
-        self.channels = channels
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        if key == "channels" and self.channels is not None:
-            return self.channels()
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([*self.values, "channels"])
-
-    def __len__(self) -> int:
-        return len(self.values) + 1
-
-
-def substitute(value: Any, args: _Args, where: str) -> Any:
-    """Replace `$arg` references (and arithmetic on them) throughout a value."""
-    if isinstance(value, Mapping):
-        return {k: substitute(v, args, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [substitute(v, args, f"{where}[{i}]") for i, v in enumerate(value)]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-    for ref in _ARG.findall(value):
-        if ref not in args:
-            known = sorted(args.values) + (["channels"] if args.channels else [])
-            raise ModelSpecError(
-                f"`{where}` refers to ${ref}, which is not an argument here. "
-                f"Known: {', '.join('$' + k for k in known) or 'none'}.{did_you_mean(ref, known)}"
-            )
-    whole = _ARG.fullmatch(value.strip())
-    return args[whole.group(1)] if whole else _evaluate(value, args, f"`{where}`")
-
-
-# --------------------------------------------------------------------------- expansion
 
 
 @dataclass
@@ -208,7 +78,7 @@ class Expander:
 
     def __init__(self, blocks: Any, classes: Mapping[str, type], rank: int | None,
                  shape_of: Callable[[str], Sequence[Any]] | None = None):
-        self.blocks = _to_container(blocks) or {}
+        self.blocks = to_plain(blocks) or {}
         if not isinstance(self.blocks, Mapping):
             raise ModelSpecError(
                 f"`model.blocks` must be a mapping of block names to definitions. Received: {self.blocks!r}"
@@ -241,7 +111,7 @@ class Expander:
             raise ModelSpecError(f"`{key}.layers` must be a list of items. Received: {block['layers']!r}")
 
     def expand_model(self, items: Any) -> Iterator[Node]:
-        items = _to_container(items)
+        items = to_plain(items)
         if not isinstance(items, list) or not items:
             raise ModelSpecError(
                 f"`model.layers` must be a non-empty list of layer items. Received: {items!r}"
@@ -286,7 +156,7 @@ class Expander:
                 rep_name = name if repeat == 1 else f"{name}.{k}"
                 rep_inputs = inputs if k == 1 else [output]
                 channels = self._channels_getter(rep_inputs[0], path)
-                args = _Args(scope.args, channels)
+                args = Args(scope.args, channels)
                 resolved = substitute(kwargs, args, f"{path}.{kind}")
                 if kind in self.blocks:
                     output = yield from self._expand_block(kind, resolved, rep_name, rep_inputs,
@@ -327,7 +197,7 @@ class Expander:
                 f"`{path}` must name exactly one layer type or block besides `name`/`inputs`/"
                 f"`repeat`. Received keys: {sorted(item)}"
             )
-        kind = substitute(kind_keys[0], _Args(scope.args), path)
+        kind = substitute(kind_keys[0], Args(scope.args), path)
         if not isinstance(kind, str):
             raise ModelSpecError(f"`{path}`: {kind_keys[0]!r} must give a layer or block name. "
                                  f"Received: {kind!r}")
@@ -344,7 +214,7 @@ class Expander:
                                  f"instances from their layers. Received: {name!r}")
         raw = item.get("inputs", None)
         refs = [previous] if raw is None else [raw] if isinstance(raw, str) else list(raw)
-        repeat = substitute(item.get("repeat", 1), _Args(scope.args), f"{path}.repeat")
+        repeat = substitute(item.get("repeat", 1), Args(scope.args), f"{path}.repeat")
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
             raise ModelSpecError(f"`{path}.repeat` must be an integer >= 0. Received: {repeat!r}")
         return kind, dict(kwargs), name, [str(r) for r in refs], repeat
@@ -391,7 +261,7 @@ class Expander:
                 raise ModelSpecError(f"{path}: block {block_name!r} needs argument {arg!r} "
                                      f"(`{key}.args.{arg}` is required).")
             else:
-                values[arg] = substitute(default, _Args(values), f"{key}.args.{arg}")
+                values[arg] = substitute(default, Args(values), f"{key}.args.{arg}")
         rank = given.get("rank", values.get("rank", caller.rank))
         if rank not in (1, 2, 3, None):
             raise ModelSpecError(f"{path}: `rank` must be 1, 2 or 3. Received: {rank!r}")
@@ -415,136 +285,3 @@ class Expander:
 def parse_layers(items: Sequence[Any], blocks: Any = None, rank: int | None = 2) -> list[Node]:
     """Validate the grammar of `model.layers` (blocks expanded) without building any layer."""
     return list(Expander(blocks, keras_layer_classes(), rank).expand_model(items))
-
-
-# --------------------------------------------------------------------------- building
-
-
-def _make_layer(node: Node, classes: Mapping[str, type]) -> Any:
-    cls = classes[node.layer_type]
-    try:
-        return cls(name=node.name, **node.kwargs)
-    except TypeError as exc:
-        valid = _init_arguments(cls)
-        bad = [k for k in node.kwargs if valid and k not in valid]
-        if bad:
-            hint = "".join(did_you_mean(b, valid) for b in bad)
-            raise ModelSpecError(
-                f"{node.where}: unknown argument {', '.join(map(repr, bad))}. "
-                f"Expected some of: {', '.join(sorted(valid))}.{hint}"
-            ) from exc
-        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {exc}") from exc
-    except ValueError as exc:
-        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {exc}") from exc
-
-
-def _init_arguments(cls: type) -> set[str]:
-    """Keyword arguments a layer class accepts (its own and the base Layer's)."""
-    import keras
-
-    names: set[str] = set()
-    for klass in (cls, keras.layers.Layer):
-        params = inspect.signature(klass.__init__).parameters
-        names |= {p for p, v in params.items() if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)}
-    names -= {"self"}
-    names |= {"dtype", "trainable", "name"}
-    return names
-
-
-def _shape_text(tensors: Sequence[Any]) -> str:
-    return ", ".join(f"'{name}' {tuple(t.shape)}" for name, t in tensors)
-
-
-def _too_small(node: Node, incoming: list[tuple[str, Any]], output: Any) -> ModelSpecError:
-    return ModelSpecError(
-        f"{node.where} gives an empty output {output} from {_shape_text(incoming)}: the input is "
-        "too small for this many poolings or strides; use a larger `model.input_shape` (or "
-        "`data.image_size`)."
-    )
-
-
-def _call_error(node: Node, layer: Any, incoming: list[tuple[str, Any]],
-                exc: Exception) -> ModelSpecError:
-    """The message for a layer that cannot take its inputs; merges name every incoming node."""
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    window = getattr(layer, "pool_size", None) or getattr(layer, "kernel_size", None)
-    if window and len(incoming) == 1 and getattr(layer, "padding", "same") == "valid":
-        spatial = tuple(incoming[0][1].shape)[1:-1]
-        if len(spatial) == len(window) and any(s is not None and s < w for s, w in zip(spatial, window, strict=True)):
-            return _too_small(node, incoming, f"(window {tuple(window)})")
-    if node.layer_type in MERGE_LAYERS and len(incoming) > 1:
-        listed = " and ".join(f"'{ref}' with shape {tuple(t.shape)}" for ref, t in incoming)
-        expected = ("equal shapes except along the concatenation axis"
-                    if node.layer_type == "Concatenate" else "equal shapes")
-        spatial = {tuple(t.shape)[1:-1] for _, t in incoming}
-        hint = (" The spatial sizes differ: an encoder/decoder needs input sizes divisible by "
-                "2 per pooling (set model.input_shape), and a residual shortcut needs the same "
-                "strides as its branch." if len(spatial) > 1 else "")
-        return ModelSpecError(
-            f"{node.where} cannot merge {listed}: {node.layer_type} needs {expected}.{hint}"
-        )
-    return ModelSpecError(f"{node.where} cannot take its input {_shape_text(incoming)}: {detail}")
-
-
-def build_from_spec(
-    layers: Sequence[Any],
-    input_shape: Sequence[int],
-    outputs: Sequence[str] | None = None,
-    name: str = "model",
-    blocks: Any = None,
-    rank: int | None = None,
-    input_augmentation: Any = None,
-) -> Any:
-    """Build a `keras.Model` from a layer spec; shapes are checked while the graph is wired.
-
-    `input_augmentation` (`augment.where=model`) puts a RandomAugmentation layer right after the
-    input; items that name `input` then see the augmented tensor."""
-    import keras
-
-    if not input_shape or any(int(d) <= 0 for d in input_shape if d is not None):
-        raise ModelSpecError(
-            f"`model.input_shape` must be a list of positive integers. Received: {input_shape!r}"
-        )
-    if rank is None:
-        rank = len(input_shape) - 1 if len(input_shape) in (2, 3, 4) else None
-    elif rank not in (1, 2, 3):
-        raise ModelSpecError(f"`model.rank` must be 1, 2 or 3. Received: {rank!r}")
-    elif len(input_shape) in (2, 3, 4) and len(input_shape) != rank + 1:
-        raise ModelSpecError(
-            f"`model.rank` is {rank} but `model.input_shape` {list(input_shape)} has "
-            f"{len(input_shape) - 1} spatial dimension(s) before the channels. Expected "
-            f"{rank} ({['steps', 'height, width', 'x, y, z'][rank - 1]}, then channels): "
-            "set model.input_shape (and data to match), or model.rank=null to follow the input."
-        )
-    classes = keras_layer_classes()
-    from cnnkit.models.layers import apply_input_augmentation
-
-    model_input = keras.Input(shape=tuple(input_shape), name=INPUT_NAME)
-    tensors: dict[str, Any] = {INPUT_NAME: apply_input_augmentation(input_augmentation, model_input)}
-    expander = Expander(blocks, classes, rank, shape_of=lambda n: tuple(tensors[n].shape))
-    for node in expander.expand_model(layers):
-        layer = _make_layer(node, classes)
-        incoming = [(ref, tensors[ref]) for ref in node.inputs]
-        args = incoming[0][1] if len(incoming) == 1 else [t for _, t in incoming]
-        try:
-            out = layer(args)
-        except Exception as exc:  # Keras raises ValueError/TypeError with shape details
-            raise _call_error(node, layer, incoming, exc) from exc
-        for tensor in out if isinstance(out, list | tuple) else [out]:
-            if any(d == 0 for d in tuple(tensor.shape)[1:]):
-                raise _too_small(node, incoming, tuple(tensor.shape))
-        tensors[node.name] = out
-    output_names = list(_to_container(outputs) or [])
-    if not output_names:
-        output_names = [expander.last]
-    resolved = []
-    for out in output_names:
-        if out not in expander.top.names:
-            raise ModelSpecError(f"`model.outputs` names {out!r}, which is not an item."
-                                 f"{did_you_mean(out, expander.top.names)}")
-        resolved.append(tensors[expander.resolve(out)])
-    return keras.Model(
-        model_input,
-        resolved[0] if len(resolved) == 1 else resolved,
-        name=name,
-    )
