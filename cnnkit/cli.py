@@ -64,7 +64,7 @@ totals and the forward activation memory per sample in float32. Takes the same c
 """
 
 DATA_HELP = """\
-usage: cnnkit data [conf=NAME|PATH.yaml] [key=value ...] [inspect.output=samples.png]
+usage: cnnkit data [conf=NAME|PATH.yaml] [key=value ...] [output=PATH]
        (alias: cnnkit inspect)
 
 Load the configured data as `cnnkit train` would and print, per split, the number of examples,
@@ -72,7 +72,7 @@ shapes, raw value range and counts per class (share of each class for masks), th
 the preprocessing makes. Writes a PNG grid of augmented training samples (masks overlaid, boxes
 drawn), so you see what the network will see. Try: cnnkit data data=shapes augment=strong
 
-keys: inspect.output=samples.png  inspect.num_samples=16  augment=none|light|strong
+keys: output=PATH (default outputs/data/<name>/samples.png)  inspect.num_samples=16  augment=none|light|strong
 """
 
 EVALUATE_HELP = """\

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cnnkit.lazy import lazy
-
 from cnnkit.augment.base import Transform
 from cnnkit.augment.random import fold_seed
 from cnnkit.augment.sampling import eye_batch, warp_affine
 from cnnkit.errors import DataError
+from cnnkit.lazy import lazy
 
 tf = lazy("tensorflow")
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit.lazy import lazy
-
 from cnnkit.augment.base import TRANSFORMS, GeometricTransform
 from cnnkit.augment.params import spatial_axes
 from cnnkit.augment.random import fold_seed, per_example
 from cnnkit.augment.sampling import about_centre, plane_matrix
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 
 tf = lazy("tensorflow")
 

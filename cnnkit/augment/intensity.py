@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cnnkit.lazy import lazy
-
 from cnnkit.augment.base import TRANSFORMS, IntensityTransform
 from cnnkit.augment.params import amount, number_range
 from cnnkit.augment.random import box_region, fold_seed, per_example, uniform
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 
 tf = lazy("tensorflow")
 

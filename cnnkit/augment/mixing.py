@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit.lazy import lazy
-
 from cnnkit.augment.base import TRANSFORMS, Transform
 from cnnkit.augment.random import beta, box_region, fold_seed, per_example
 from cnnkit.errors import ConfigError, DataError
+from cnnkit.lazy import lazy
 
 tf = lazy("tensorflow")
 

@@ -7,8 +7,6 @@ import itertools
 import math
 from typing import Any
 
-from cnnkit.lazy import lazy
-
 from cnnkit.augment.base import TRANSFORMS, GeometricTransform
 from cnnkit.augment.params import FILL_MODES, INTERPOLATIONS, choice, number_range
 from cnnkit.augment.random import fold_seed, uniform
@@ -22,6 +20,7 @@ from cnnkit.augment.sampling import (
     warp_affine,
 )
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 
 tf = lazy("tensorflow")
 

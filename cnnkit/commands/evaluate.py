@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.commands.validation import validated
 from cnnkit.data.build import prepare_data
 from cnnkit.io import rundir
 from cnnkit.io.rundir import RunDir, read_task_state
@@ -19,7 +20,7 @@ def run(args: list[str]) -> dict[str, Any]:
 
     named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
     run_dir = RunDir.open(named["run"])
-    cfg = apply_overrides(run_dir.load_config(), overrides)
+    cfg = validated(apply_overrides(run_dir.load_config(), overrides))
     keras.utils.set_random_seed(int(cfg.seed))
     split = str(cfg.data.split)
     task = get_task(cfg.task, cfg)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import console
+from cnnkit.commands.common import console, quiet_tensorflow, wants_debug
+from cnnkit.commands.validation import validated
 from cnnkit.config.compose import compose
-from cnnkit.config.schema import validate
 from cnnkit.data.build import PreparedData, augmented_samples, prepare_data
 from cnnkit.data.statistics import data_statistics
-from cnnkit.errors import ConfigError
 from cnnkit.io.plots import draw_samples
 from cnnkit.tasks import get_task
 
@@ -63,15 +62,13 @@ def print_stats(data: PreparedData, report: dict[str, Any], out: Any) -> None:
 def run(args: list[str]) -> dict[str, Any]:
     """Print data statistics and write the sample grid; returns the statistics per split."""
     import keras
-    from omegaconf import open_dict
 
-    cfg = compose("inspect", args)
-    with open_dict(cfg):
-        settings = cfg.pop("inspect")
-    validate(cfg)
-    count = settings.get("num_samples")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ConfigError(f"`inspect.num_samples` must be a positive integer. Received: {count!r}")
+    args = [f"inspect.{a}" if a.startswith("output=") else a for a in args]
+    cfg = validated(compose("inspect", args))
+    settings = cfg.inspect
+    count = int(settings.num_samples)
+    quiet_tensorflow(wants_debug(args))
+
     keras.utils.set_random_seed(int(cfg.seed))
     task = get_task(cfg.task, cfg)
     data = prepare_data(cfg, task.target_kind, input_shape=cfg.model.get("input_shape"))

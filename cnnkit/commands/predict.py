@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.commands.validation import validated
 from cnnkit.errors import DataError
 from cnnkit.io.predictions import write_predictions
 from cnnkit.io.readers import load_inputs
@@ -32,7 +33,8 @@ def run(args: list[str]) -> dict[str, Any]:
         USAGE,
     )
     run_dir = RunDir.open(named["run"])
-    cfg = apply_overrides(run_dir.load_config(), overrides)
+    # the training data need not be at hand to predict: only the config's own rules apply
+    cfg = validated(apply_overrides(run_dir.load_config(), overrides), uses_data=False)
     source = Path(named["input"]).expanduser()
     if not source.exists():
         raise DataError(f"`input={source}`: no such file or folder.")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.commands.common import complete_model_config, console
-from cnnkit.config.schema import validate
 from cnnkit.data.build import prepare_data
 from cnnkit.data.pipeline import endless_epochs
 from cnnkit.errors import ConfigError
@@ -38,7 +37,6 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
     import keras
     from omegaconf import OmegaConf
 
-    validate(cfg)
     keras.utils.set_random_seed(int(cfg.seed))
     policy = build_policy(cfg.trainer)
     out = console()

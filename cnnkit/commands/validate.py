@@ -10,7 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cnnkit.commands.common import chooses_data, console, quiet_tensorflow, symbolic_model, wants_debug
+from cnnkit.commands.common import (
+    chooses_data,
+    console,
+    quiet_tensorflow,
+    symbolic_model,
+    wants_debug,
+)
 from cnnkit.commands.validation import validated
 from cnnkit.config.compose import compose
 

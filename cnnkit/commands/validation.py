@@ -15,8 +15,9 @@ from cnnkit.config.validate import Group, validate_config
 def validated(cfg: Any, uses_data: bool = True) -> Any:
     """`cfg` checked (unknown keys, types, enums, ranges, cross-field rules) with defaults filled.
 
-    `uses_data=False` (a model preset built on its own input shape) skips the rules that match
-    the model and task to the data."""
+    `uses_data=False` (a model preset built on its own input shape, or predict, which needs no
+    training data) skips the data source's file check and the rules that match the model and
+    task to the data."""
     from cnnkit.data.sources import SOURCES, load_source_modules
     from cnnkit.models.build import MODEL_KINDS
     from cnnkit.tasks import TASKS, load_task_modules
@@ -27,7 +28,7 @@ def validated(cfg: Any, uses_data: bool = True) -> Any:
     load_source_modules()
     load_task_modules()
     groups = [
-        Group("data", registry=SOURCES, selector="source"),
+        Group("data", registry=SOURCES, selector="source", run_check=uses_data),
         Group("model", registry=MODEL_KINDS, selector="kind", default="spec"),
         Group("task", registry=TASKS, selector="name"),
         Group("augment", schema=AugmentSchema),

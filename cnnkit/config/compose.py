@@ -154,9 +154,9 @@ def compose(config_name: str, args: list[str]) -> Any:
     from hydra import initialize_config_module
 
     overrides = translate_overrides(args)
-    with hydra_errors(args):
-        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=overrides)
+    with hydra_errors(args), initialize_config_module(config_module=CONFIG_MODULE,
+                                                      version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=overrides)
 
 
 @contextmanager

@@ -47,7 +47,7 @@ class SummarySchema:
 
 @dataclass
 class InspectSchema:
-    output: str = "samples.png"
+    output: str = "outputs/data/default/samples.png"
     num_samples: int = setting(16, min=1)
 
 

@@ -35,6 +35,7 @@ class Group:
     registry: Registry | None = None
     selector: str = "name"
     default: str | None = None  # the selector's value when the group leaves it out
+    run_check: bool = True  # False: the schema only, not the entry's check (e.g. files present)
 
 
 def validate_config(cfg: Any, groups: Iterable[Group], root_schema: type,
@@ -67,7 +68,8 @@ def validate_config(cfg: Any, groups: Iterable[Group], root_schema: type,
                 raise ConfigError(f"`{group.key}` must be a mapping of keys. Received: {values!r}")
             name = str(values.get(group.selector, group.default))
             entry = group.registry.entry(name, key=f"{group.key}.{group.selector}")
-            entries[group.key] = entry
+            if group.run_check:
+                entries[group.key] = entry
             schema, what = entry.schema, f"the {name} {group.registry.kind}"
         if schema is None:
             checked[group.key] = dict(values)
@@ -111,7 +113,10 @@ def resolved(cfg: Any) -> dict[str, Any]:
 
 
 def missing_keys(values: Any, prefix: str = "") -> list[str]:
-    """Full keys whose value is `???` (required, no default)."""
+    """Full keys whose value is `???` (required, no default); a block's `args` use `???` for
+    arguments each use of the block must give, so they are not the user's to set here."""
+    if prefix.endswith(".args") and ".blocks." in prefix:
+        return []
     if isinstance(values, dict):
         return [k for name, v in values.items()
                 for k in missing_keys(v, f"{prefix}.{name}" if prefix else str(name))]

@@ -112,9 +112,13 @@ class RunDir:
         return run
 
     def load_config(self) -> Any:
+        """The run's resolved config, upgraded to the current schema (`config.migrate`)."""
         from omegaconf import OmegaConf
 
-        return OmegaConf.load(self.file(CONFIG))
+        from cnnkit.config.migrate import migrate
+
+        values = OmegaConf.to_container(OmegaConf.load(self.file(CONFIG)))
+        return OmegaConf.create(migrate(values, str(self.file(CONFIG))))
 
     def load_preprocessing(self) -> Any:
         from cnnkit.data.pipeline import Preprocessing
@@ -125,9 +129,9 @@ class RunDir:
         import keras
 
         import cnnkit.models.layers  # noqa: F401  (registers cnnkit's own layers for loading)
-        from cnnkit.tasks import load_task_modules
+        from cnnkit.tasks import register_keras_objects
 
-        load_task_modules()  # and the tasks' losses and metrics, so any run reloads
+        register_keras_objects()  # and the tasks' losses and metrics, so any run reloads
 
         try:
             return keras.models.load_model(self.file(MODEL))

@@ -12,14 +12,22 @@ from typing import Any
 
 from cnnkit.registry import Registry
 
+#: A task is a `Task` subclass constructed as `cls(task_cfg, run_cfg)`; its entry's schema lists
+#: the `task.*` keys and says which data targets it learns from (`ACCEPTS`).
 TASKS: Registry[type] = Registry("task", "task.name")
 TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction", "density", "multitask",
                 "autoencoder"]
 
 
 def load_task_modules() -> None:
-    """Import every task module: registers the tasks and their serialisable losses and metrics."""
+    """Import every task module: registers the tasks with their schemas (no TensorFlow)."""
     for module in TASK_MODULES:
+        importlib.import_module(f"cnnkit.tasks.{module}")
+
+
+def register_keras_objects() -> None:
+    """Import the tasks' Keras losses and metrics, registered serialisable, so any run reloads."""
+    for module in ("losses", "metrics"):
         importlib.import_module(f"cnnkit.tasks.{module}")
 
 

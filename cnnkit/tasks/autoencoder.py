@@ -19,6 +19,7 @@ from cnnkit.errors import ConfigError, did_you_mean
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionImages, PredictionTable, preprocess_batch
 from cnnkit.tasks.reconstruction import Reconstruction
+from cnnkit.tasks.schemas import AutoencoderSchema
 
 
 @dataclass
@@ -30,7 +31,7 @@ class AutoencoderOutputs:
     embeddings: np.ndarray  # (N, D): the bottleneck output of each input, flattened
 
 
-@TASKS.register("autoencoder")
+@TASKS.register("autoencoder", schema=AutoencoderSchema)
 class Autoencoder(Reconstruction):
     name = "autoencoder"
     target_kind = "input"

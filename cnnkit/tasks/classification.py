@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
-from cnnkit.tasks.losses import FocalCrossentropy
-from cnnkit.tasks.metrics import positive
+from cnnkit.tasks.schemas import CLASSIFICATION_LOSSES, ClassificationSchema
+
+losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
+metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 MODES = ("auto", "multiclass", "binary", "multilabel")
-CLASSIFICATION_LOSSES = ("auto", "crossentropy", "sparse_categorical_crossentropy", "focal")
 
 
 def output_activation_name(model: Any) -> str:
@@ -37,7 +39,7 @@ def output_is_probability(model: Any) -> bool:
     return output_activation_name(model) in ("softmax", "sigmoid")
 
 
-@TASKS.register("classification")
+@TASKS.register("classification", schema=ClassificationSchema)
 class Classification(Task):
     name = "classification"
     target_kind = "label"
@@ -137,7 +139,7 @@ class Classification(Task):
         kind, logits = self._kind(model), not output_is_probability(model)
         smoothing = float(self.option("label_smoothing", 0.0))
         if name == "focal":
-            return FocalCrossentropy(float(self.option("focal_gamma", 2.0)),
+            return losses.FocalCrossentropy(float(self.option("focal_gamma", 2.0)),
                                      self.option("focal_alpha"), from_logits=logits)
         if kind in ("binary", "multilabel"):
             return keras.losses.BinaryCrossentropy(from_logits=logits, label_smoothing=smoothing)
@@ -227,7 +229,7 @@ class Classification(Task):
                              names: list[str]) -> dict[str, Any]:
         from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-        y_pred = positive(probs, self.thresholds(probs.shape[-1])).astype(int)
+        y_pred = metrics.positive(probs, self.thresholds(probs.shape[-1])).astype(int)
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, zero_division=0)
         report["num_samples"] = int(len(y_true))
@@ -276,7 +278,7 @@ class Classification(Task):
         for sample_id, probs in zip(ids, outputs, strict=True):
             if multilabel:
                 label = ";".join(n for n, p, t in zip(names, probs, thresholds, strict=True)
-                                 if positive(p, t))
+                                 if metrics.positive(p, t))
             else:
                 label = names[int(np.argmax(probs))]
             rows.append([sample_id, label, *probs])

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
-from keras import ops
 
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
-from cnnkit.tasks.losses import PACKAGE, build_loss, check_loss
-from cnnkit.tasks.metrics import regression_errors
+from cnnkit.tasks.schemas import PIXEL_LOSSES, DensitySchema
 from cnnkit.tasks.segmentation import set_default
 
-PIXEL_LOSSES = ("mse", "l2", "mae", "l1", "huber")
+losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
+metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
+
 
 
 def counts(density: Any) -> np.ndarray:
@@ -31,25 +31,7 @@ def counts(density: Any) -> np.ndarray:
     return density.reshape(len(density), -1).sum(axis=1)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class CountMeanAbsoluteError(keras.metrics.Mean):
-    """Mean |predicted count - true count| per image, where a count is the map's sum / scale."""
-
-    def __init__(self, scale: float = 1.0, name: str = "count_mae", **kwargs: Any) -> None:
-        super().__init__(name=name, **kwargs)
-        self.scale = float(scale)
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        axes = tuple(range(1, len(y_pred.shape)))
-        error = ops.sum(ops.cast(y_pred, "float32"), axis=axes) - ops.sum(
-            ops.cast(y_true, "float32"), axis=axes)
-        super().update_state(ops.abs(error) / self.scale, sample_weight=sample_weight)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "scale": self.scale}
-
-
-@TASKS.register("density")
+@TASKS.register("density", schema=DensitySchema)
 class Density(Task):
     name = "density"
     target_kind = "mask"  # moves with the image under geometric transforms, never re-lit
@@ -75,11 +57,11 @@ class Density(Task):
 
     def loss(self, model: Any) -> Any:
         name = str(self.option("loss", "mse"))
-        check_loss(name, PIXEL_LOSSES, "density counting")
-        return build_loss(name, self.cfg, 1, False)
+        losses.check_loss(name, PIXEL_LOSSES, "density counting")
+        return losses.build_loss(name, self.cfg, 1, False)
 
     def metrics(self, model: Any) -> list[Any]:
-        return [CountMeanAbsoluteError(self.scale)]
+        return [metrics.CountMeanAbsoluteError(self.scale)]
 
     def predict(self, model: Any, inputs: Any) -> np.ndarray:
         """Density maps in objects per pixel (the training scale undone)."""
@@ -91,7 +73,7 @@ class Density(Task):
         }
         true = counts(np.concatenate([np.asarray(y) for _, y in dataset])) / self.scale
         predicted = counts(self.predict(model, dataset))
-        errors = regression_errors(true, predicted)
+        errors = metrics.regression_errors(true, predicted)
         report.update({key: float(value[0]) for key, value in errors.items()})
         report["mean_count"] = float(true.mean())
         report["mean_predicted_count"] = float(predicted.mean())

@@ -314,3 +314,23 @@ def check_loss(name: str, allowed: tuple[str, ...], task: str) -> None:
         raise ConfigError(
             f"`task.loss` must be one of {', '.join(allowed)} for {task}. Received: {name!r}"
         )
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeightedLoss(keras.losses.Loss):
+    """`weight` x another loss: one head's share of a multi-task objective."""
+
+    def __init__(self, loss: Any, weight: float = 1.0, name: str | None = None,
+                 **kwargs: Any) -> None:
+        if isinstance(loss, dict):  # deserialising a saved model
+            loss = keras.saving.deserialize_keras_object(loss)
+        super().__init__(name=name or f"weighted_{getattr(loss, 'name', 'loss')}", **kwargs)
+        self.loss = loss
+        self.weight = float(weight)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        return self.weight * self.loss(y_true, y_pred)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "loss": keras.saving.serialize_keras_object(self.loss),
+                "weight": self.weight}

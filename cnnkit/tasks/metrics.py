@@ -189,3 +189,21 @@ class SSIM(_ImageMean):
 
     def score(self, y_true: Any, y_pred: Any) -> Any:
         return ssim(y_true, y_pred, self.max_val)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CountMeanAbsoluteError(keras.metrics.Mean):
+    """Mean |predicted count - true count| per image, where a count is the map's sum / scale."""
+
+    def __init__(self, scale: float = 1.0, name: str = "count_mae", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.scale = float(scale)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        axes = tuple(range(1, len(y_pred.shape)))
+        error = ops.sum(ops.cast(y_pred, "float32"), axis=axes) - ops.sum(
+            ops.cast(y_true, "float32"), axis=axes)
+        super().update_state(ops.abs(error) / self.scale, sample_weight=sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale}

@@ -15,34 +15,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import keras
-
 from cnnkit.errors import ConfigError, DataError, did_you_mean
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS, get_task
 from cnnkit.tasks.base import Task, print_metrics_table
-from cnnkit.tasks.losses import PACKAGE
+from cnnkit.tasks.compat import check_heads
+from cnnkit.tasks.schemas import MultitaskSchema
 
+keras = lazy("keras")
+losses = lazy("cnnkit.tasks.losses")
 HEAD_KEYS = ("task", "weight")  # the multitask's own keys in a head; the rest go to the head task
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class WeightedLoss(keras.losses.Loss):
-    """`weight` x another loss: one head's share of a multi-task objective."""
-
-    def __init__(self, loss: Any, weight: float = 1.0, name: str | None = None,
-                 **kwargs: Any) -> None:
-        if isinstance(loss, dict):  # deserialising a saved model
-            loss = keras.saving.deserialize_keras_object(loss)
-        super().__init__(name=name or f"weighted_{getattr(loss, 'name', 'loss')}", **kwargs)
-        self.loss = loss
-        self.weight = float(weight)
-
-    def call(self, y_true: Any, y_pred: Any) -> Any:
-        return self.weight * self.loss(y_true, y_pred)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "loss": keras.saving.serialize_keras_object(self.loss),
-                "weight": self.weight}
 
 
 def head_config(head: str, value: Any) -> Any:
@@ -76,7 +58,7 @@ def head_outputs(model: Any) -> dict[str, Any]:
     return dict(zip(model.output_names, model.outputs, strict=True))
 
 
-@TASKS.register("multitask")
+@TASKS.register("multitask", schema=MultitaskSchema, check=check_heads)
 class MultiTask(Task):
     name = "multitask"
     output_kind = "heads"  # each head's predictions, written as that head would write them alone
@@ -177,7 +159,7 @@ class MultiTask(Task):
         return per_head
 
     def loss(self, model: Any) -> dict[str, Any]:
-        return {head: WeightedLoss(task.loss(self.view(model, head)), self.weights[head])
+        return {head: losses.WeightedLoss(task.loss(self.view(model, head)), self.weights[head])
                 for head, task in self.heads.items()}
 
     def metrics(self, model: Any) -> dict[str, list[Any]]:

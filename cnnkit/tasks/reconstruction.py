@@ -9,17 +9,19 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
 from cnnkit.tasks.dense import check_output_format, predict_dense
-from cnnkit.tasks.losses import build_loss, check_loss
-from cnnkit.tasks.metrics import PSNR, SSIM
+from cnnkit.tasks.schemas import RECONSTRUCTION_LOSSES, ReconstructionSchema
 from cnnkit.tasks.segmentation import set_default
 
-RECONSTRUCTION_LOSSES = ("l1", "l2", "mae", "mse", "frequency_l2", "ssim", "huber")
+losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
+metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 
-@TASKS.register("reconstruction")
+
+@TASKS.register("reconstruction", schema=ReconstructionSchema)
 class Reconstruction(Task):
     name = "reconstruction"
     target_kind = "image"
@@ -43,13 +45,13 @@ class Reconstruction(Task):
 
     def loss(self, model: Any) -> Any:
         name = str(self.option("loss", "l2"))
-        check_loss(name, RECONSTRUCTION_LOSSES, "reconstruction")
-        return build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
+        losses.check_loss(name, RECONSTRUCTION_LOSSES, "reconstruction")
+        return losses.build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
 
     def metrics(self, model: Any) -> list[Any]:
         import keras
 
-        return [PSNR(self.max_val), SSIM(self.max_val), keras.metrics.MeanAbsoluteError(name="mae")]
+        return [metrics.PSNR(self.max_val), metrics.SSIM(self.max_val), keras.metrics.MeanAbsoluteError(name="mae")]
 
     def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
         report: dict[str, Any] = {
@@ -57,7 +59,7 @@ class Reconstruction(Task):
         }
         report["num_samples"] = int(sum(int(np.shape(y)[0]) for _, y in dataset))
         if self._inputs_comparable():  # the input itself as the prediction: what to beat
-            baseline = [PSNR(self.max_val), SSIM(self.max_val)]
+            baseline = [metrics.PSNR(self.max_val), metrics.SSIM(self.max_val)]
             for x, y in dataset:
                 for metric in baseline:
                     metric.update_state(y, x)

@@ -13,16 +13,18 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
-from cnnkit.tasks.losses import build_loss, check_loss
-from cnnkit.tasks.metrics import regression_errors
+from cnnkit.tasks.schemas import REGRESSION_LOSSES, RegressionSchema
 from cnnkit.tasks.segmentation import set_default
 
-REGRESSION_LOSSES = ("mse", "mae", "huber")
+losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
+metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 
-@TASKS.register("regression")
+
+@TASKS.register("regression", schema=RegressionSchema)
 class Regression(Task):
     name = "regression"
 
@@ -76,8 +78,8 @@ class Regression(Task):
 
     def loss(self, model: Any) -> Any:
         name = str(self.option("loss", "mse"))
-        check_loss(name, REGRESSION_LOSSES, "regression")
-        return build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
+        losses.check_loss(name, REGRESSION_LOSSES, "regression")
+        return losses.build_loss(name, self.cfg, int(model.outputs[0].shape[-1]), False)
 
     def metrics(self, model: Any) -> list[Any]:
         import keras
@@ -92,7 +94,7 @@ class Regression(Task):
         loss = model.evaluate(dataset, return_dict=True, verbose=0)["loss"]
         y_true = self.denormalize(np.concatenate([np.asarray(y) for _, y in dataset]))
         y_pred = self.predict(model, dataset)
-        errors = regression_errors(y_true, y_pred)
+        errors = metrics.regression_errors(y_true, y_pred)
         names = self.output_names(y_true.shape[-1])
         report: dict[str, Any] = {"loss": float(loss), "num_samples": int(len(y_true))}
         report.update({k: float(np.mean(v)) for k, v in errors.items()})

@@ -12,22 +12,16 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
 from cnnkit.tasks.classification import output_is_probability
 from cnnkit.tasks.dense import check_output_format, predict_dense
-from cnnkit.tasks.losses import build_loss, check_loss
-from cnnkit.tasks.metrics import (
-    Dice,
-    IoU,
-    confusion,
-    dice_per_class,
-    iou_per_class,
-    predicted_labels,
-)
+from cnnkit.tasks.schemas import SEGMENTATION_LOSSES, SegmentationSchema
 
-SEGMENTATION_LOSSES = ("crossentropy", "bce", "weighted_bce", "categorical_crossentropy", "dice",
-                       "ce_dice", "focal", "tversky")
+losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
+metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
+
 BINARY_ONLY = ("bce", "weighted_bce")
 
 
@@ -37,7 +31,7 @@ def set_default(model_cfg: Any, key: str, value: Any) -> None:
         model_cfg[key] = value
 
 
-@TASKS.register("segmentation")
+@TASKS.register("segmentation", schema=SegmentationSchema)
 class Segmentation(Task):
     name = "segmentation"
     target_kind = "mask"
@@ -78,11 +72,11 @@ class Segmentation(Task):
 
     def loss(self, model: Any) -> Any:
         name = str(self.option("loss", "crossentropy"))
-        check_loss(name, SEGMENTATION_LOSSES, "segmentation")
+        losses.check_loss(name, SEGMENTATION_LOSSES, "segmentation")
         if name in BINARY_ONLY and not self.binary:
             raise ConfigError(f"`task.loss={name}` needs two classes (one sigmoid channel). "
                               f"Received {len(self.classes)} classes; use crossentropy or ce_dice")
-        return build_loss(name, self.cfg, self._channels(model), not output_is_probability(model))
+        return losses.build_loss(name, self.cfg, self._channels(model), not output_is_probability(model))
 
     def metrics(self, model: Any) -> list[Any]:
         import keras
@@ -91,7 +85,7 @@ class Segmentation(Task):
         k = len(self.classes)
         accuracy = (keras.metrics.BinaryAccuracy(name="pixel_accuracy", threshold=threshold)
                     if self.binary else keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"))
-        return [Dice(k, threshold), IoU(k, threshold), accuracy]
+        return [metrics.Dice(k, threshold), metrics.IoU(k, threshold), accuracy]
 
     def _probabilities(self, model: Any, outputs: np.ndarray) -> np.ndarray:
         if output_is_probability(model):
@@ -110,9 +104,9 @@ class Segmentation(Task):
         samples = 0
         for x, y in dataset:
             probs = self._probabilities(model, np.asarray(model.predict_on_batch(x)))
-            matrix += confusion(np.asarray(y), predicted_labels(probs), k)
+            matrix += metrics.confusion(np.asarray(y), metrics.predicted_labels(probs), k)
             samples += len(probs)
-        dice, iou = dice_per_class(matrix), iou_per_class(matrix)
+        dice, iou = metrics.dice_per_class(matrix), metrics.iou_per_class(matrix)
         report.update(
             num_samples=samples,
             dice=float(np.nanmean(dice[1:])), iou=float(np.nanmean(iou[1:])),
@@ -149,6 +143,6 @@ class Segmentation(Task):
         """One label mask per input: PNG (binary as 0/255, else class indices), NIfTI or .npy."""
         fmt = check_output_format(str(self.option("output_format", "auto")))
         threshold = float(self.option("threshold", 0.5))
-        masks = [predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
+        masks = [metrics.predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
                  for probs in outputs]
         return PredictionImages(masks, fmt, png_scale=255.0 if self.binary else 1.0)

@@ -24,5 +24,5 @@ def test_inspect_alias_overlays_segmentation_masks(cli, tmp_path) -> None:
     result = cli("inspect", "conf=shapes_segmentation", *SMALL[1:], "augment=light",
                  "inspect.num_samples=4")
     assert "(targets: mask)" in result.stdout and "%" in result.stdout
-    assert (tmp_path / "samples.png").read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "outputs/data/shapes_segmentation/samples.png").read_bytes()[:8] == PNG_MAGIC
 

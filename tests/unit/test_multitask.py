@@ -14,7 +14,7 @@ from cnnkit.io.image_files import InputInfo
 from cnnkit.io.predictions import write_predictions
 from cnnkit.io.rundir import read_task_state, write_task_state
 from cnnkit.tasks import get_task
-from cnnkit.tasks.multitask import WeightedLoss
+from cnnkit.tasks.losses import WeightedLoss
 
 SIZE = 8
 

@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 from cnnkit.errors import ConfigError
 from cnnkit.io.predictions import write_predictions
 from cnnkit.tasks import get_task
-from cnnkit.tasks.density import CountMeanAbsoluteError, counts
+from cnnkit.tasks.density import counts
+from cnnkit.tasks.metrics import CountMeanAbsoluteError
 
 
 def density_task(**options) -> object:
