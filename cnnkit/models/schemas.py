@@ -102,7 +102,12 @@ class BackboneSchema:
 
 
 def check_spec(values: dict[str, Any], config: dict[str, Any]) -> None:
-    """Name-valued layer arguments of `model.layers`, `model.blocks` and `model.head`."""
+    """Sizes of `model.input_shape`, and name-valued layer arguments of `model.layers`,
+    `model.blocks` and `model.head`."""
+    shape = values.get("input_shape")
+    if shape is not None and (not shape or any(size < 1 for size in shape)):
+        raise ConfigError(f"`model.input_shape` must list positive sizes, channels last (e.g. "
+                          f"[32, 32, 1]). Received: {shape}")
     for kind, (path, kwargs) in _layers(values):
         if not isinstance(kwargs, dict):
             continue

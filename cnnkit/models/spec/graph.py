@@ -27,9 +27,14 @@ def _make_layer(node: Node, classes: Mapping[str, type]) -> Any:
                 f"{node.where}: unknown argument {', '.join(map(repr, bad))}. "
                 f"Expected some of: {', '.join(sorted(valid))}.{hint}"
             ) from exc
-        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {exc}") from exc
-    except ValueError as exc:
-        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {exc}") from exc
+        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {_first_line(exc)}") from exc
+    except Exception as exc:  # Keras refuses a value with ValueError, AttributeError, ...
+        raise ModelSpecError(f"{node.where}: invalid arguments {node.kwargs}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _init_arguments(cls: type) -> set[str]:
