@@ -20,7 +20,7 @@ def run(args: list[str]) -> dict[str, Any]:
 
     named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
     run_dir = RunDir.open(named["run"])
-    cfg = validated(apply_overrides(run_dir.load_config(), overrides))
+    cfg = validated(apply_overrides(run_dir.load_config(), overrides), saved=True)
     keras.utils.set_random_seed(int(cfg.seed))
     split = str(cfg.data.split)
     task = get_task(cfg.task, cfg)

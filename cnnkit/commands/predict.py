@@ -34,7 +34,8 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     run_dir = RunDir.open(named["run"])
     # the training data need not be at hand to predict: only the config's own rules apply
-    cfg = validated(apply_overrides(run_dir.load_config(), overrides), uses_data=False)
+    cfg = validated(apply_overrides(run_dir.load_config(), overrides), uses_data=False,
+                    saved=True)
     source = Path(named["input"]).expanduser()
     if not source.exists():
         raise DataError(f"`input={source}`: no such file or folder.")

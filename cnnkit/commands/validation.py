@@ -12,12 +12,13 @@ from cnnkit.config.schema import AugmentSchema, RootSchema, TrainerSchema
 from cnnkit.config.validate import Group, validate_config
 
 
-def validated(cfg: Any, uses_data: bool = True) -> Any:
+def validated(cfg: Any, uses_data: bool = True, saved: bool = False) -> Any:
     """`cfg` checked (unknown keys, types, enums, ranges, cross-field rules) with defaults filled.
 
     `uses_data=False` (a model preset built on its own input shape, or predict, which needs no
     training data) skips the data source's file check and the rules that match the model and
-    task to the data."""
+    task to the data. `saved=True` (a run directory's resolved config): a model preset's own
+    variables (`base_filters`) are no longer referenced by interpolations and are let through."""
     from cnnkit.data.sources import SOURCES, load_source_modules
     from cnnkit.models.build import MODEL_KINDS
     from cnnkit.tasks import TASKS, load_task_modules
@@ -29,7 +30,7 @@ def validated(cfg: Any, uses_data: bool = True) -> Any:
     load_task_modules()
     groups = [
         Group("data", registry=SOURCES, selector="source", run_check=uses_data),
-        Group("model", registry=MODEL_KINDS, selector="kind", default="spec"),
+        Group("model", registry=MODEL_KINDS, selector="kind", default="spec", open=saved),
         Group("task", registry=TASKS, selector="name"),
         Group("augment", schema=AugmentSchema),
         Group("optimizer", registry=OPTIMIZERS, selector="name", default="adam"),

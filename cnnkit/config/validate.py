@@ -36,6 +36,7 @@ class Group:
     selector: str = "name"
     default: str | None = None  # the selector's value when the group leaves it out
     run_check: bool = True  # False: the schema only, not the entry's check (e.g. files present)
+    open: bool = False  # True: keys the schema does not list pass untyped (a saved run's presets)
 
 
 def validate_config(cfg: Any, groups: Iterable[Group], root_schema: type,
@@ -74,8 +75,8 @@ def validate_config(cfg: Any, groups: Iterable[Group], root_schema: type,
         if schema is None:
             checked[group.key] = dict(values)
             continue
-        checked[group.key] = check_group(values, schema, group.key,
-                                         extra=referenced.get(group.key, ()), what=what)
+        extra = set(values) if group.open else referenced.get(group.key, ())
+        checked[group.key] = check_group(values, schema, group.key, extra=extra, what=what)
     for key, entry in entries.items():
         if entry.check is not None:
             entry.check(checked[key], checked)
