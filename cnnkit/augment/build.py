@@ -69,10 +69,7 @@ def build_augmentation(augment_cfg: Any, target_kind: Any, seed: int) -> Augment
             raise ConfigError(f"`{key}` must be a mapping with a `name`, e.g. "
                               f"{{name: horizontal_flip, p: 0.5}}. Received: {item!r}")
         name = str(item["name"])
-        if name not in TRANSFORMS:
-            names = TRANSFORMS.list()
-            raise ConfigError(f"`{key}.name` names an unknown augmentation transform. Received: "
-                              f"{name!r}. Expected one of: {', '.join(names)}.{did_you_mean(name, names)}")
+        TRANSFORMS.entry(name, key=f"{key}.name")  # an unknown name: the registry's did-you-mean
         params = {k: v for k, v in item.items() if k != "name"}
         transform = TRANSFORMS.get(name)(name, params, key)
         _check_compatible(transform, kinds, key)

@@ -63,10 +63,12 @@ def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
                 "seed": int(cfg.seed)}
 
 
-def chooses_data(args: list[str]) -> bool:
-    """Whether the user picked the data (`data=`, `data.KEY=`, or a file or preset via `conf=`);
-    if not, a model preset with its own input shape is built as it is (`summary model=unet3d`)."""
-    return any(a.startswith(("data=", "data.", "conf=")) for a in args)
+def builds_on_data(cfg: Any, args: list[str]) -> bool:
+    """Whether a command that only builds the model (summary, validate) needs the data: when the
+    user picked them (`data=`, `data.KEY=`, `conf=`) or the model takes its input shape from
+    them. Otherwise a model preset is built on its own input shape (`summary model=unet3d`)."""
+    chosen = any(a.startswith(("data=", "data.", "conf=")) for a in args)
+    return chosen or cfg.model.get("input_shape") is None
 
 
 def symbolic_model(cfg: Any) -> Any:

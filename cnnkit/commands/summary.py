@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from cnnkit.commands.common import (
-    chooses_data,
+    builds_on_data,
     console,
     quiet_tensorflow,
     symbolic_model,
@@ -19,7 +19,7 @@ from cnnkit.models.summary import human, human_bytes, summarize
 
 def run(args: list[str]) -> dict[str, Any]:
     cfg = compose("summary", args)
-    cfg = validated(cfg, uses_data=chooses_data(args) or cfg.model.get("input_shape") is None)
+    cfg = validated(cfg, uses_data=builds_on_data(cfg, args))
     quiet_tensorflow(wants_debug(args))
     result = summarize(symbolic_model(cfg))
     if cfg.summary.format == "json":

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from cnnkit.commands.common import (
-    chooses_data,
+    builds_on_data,
     console,
     quiet_tensorflow,
     symbolic_model,
@@ -23,8 +23,7 @@ from cnnkit.config.compose import compose
 
 def run(args: list[str]) -> dict[str, Any]:
     cfg = compose("train", args)
-    uses_data = chooses_data(args) or cfg.model.get("input_shape") is None
-    cfg = validated(cfg, uses_data=uses_data)
+    cfg = validated(cfg, uses_data=builds_on_data(cfg, args))
     out = console()
     out.print(f"[bold]cnnkit validate[/bold]: config OK — data={cfg.data.source}, "
               f"model={cfg.model.get('name')} ({cfg.model.get('kind', 'spec')}), "

@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from cnnkit.config.check import check_group
 from cnnkit.config.plain import to_plain
 from cnnkit.errors import ConfigError, ModelSpecError, did_you_mean
+from cnnkit.models.schemas import BackboneSchema
 from cnnkit.registry import Registry
 
 GRAY_TO_RGB = ("repeat", "conv")
-# Keys of `model` that this builder reads; anything else is a typo.
-MODEL_KEYS = {"kind", "name", "weights", "input_shape", "num_classes", "output_activation",
-              "outputs", "head", "gray_to_rgb", "freeze", "freeze_until", "fine_tune", "options",
-              "input_augmentation"}
 # Constructor arguments cnnkit sets itself, so `model.options` may not.
 RESERVED_OPTIONS = {"include_top", "weights", "input_shape", "input_tensor", "classes"}
 NETWORK_PROBE_S = 3.0
@@ -88,15 +86,6 @@ def check_input_shape(backbone: Backbone, input_shape: Any) -> tuple[int, int, i
             f"Received: {list(shape)}"
         )
     return height, width, channels
-
-
-def _check_keys(model_cfg: Any) -> None:
-    for key in model_cfg:
-        if key not in MODEL_KEYS:
-            raise ConfigError(
-                f"`model.{key}` is not a backbone setting. "
-                f"Expected some of: {', '.join(sorted(MODEL_KEYS))}.{did_you_mean(str(key), MODEL_KEYS)}"
-            )
 
 
 # --- weights ------------------------------------------------------------------------------------
@@ -292,7 +281,8 @@ def build_backbone_model(model_cfg: Any) -> Any:
 
     from cnnkit.models.layers import BackbonePreprocessing, apply_input_augmentation
 
-    _check_keys(model_cfg)
+    # the same schema the validation pass uses, for callers that build without it
+    check_group(to_plain(model_cfg), BackboneSchema, "model", what="the backbone model kind")
     backbone_info = BACKBONES.get(str(model_cfg.get("name")))
     height, width, channels = check_input_shape(backbone_info, model_cfg.get("input_shape"))
     backbone = build_backbone(backbone_info, (height, width, channels), model_cfg.get("weights"),

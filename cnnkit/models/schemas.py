@@ -88,7 +88,7 @@ class BackboneSchema:
     num_classes: int | None = setting(None, min=1)
     output_activation: str | None = setting(None, choices=ACTIVATIONS)
     gray_to_rgb: Literal["repeat", "conv"] = "repeat"
-    freeze: Literal["all"] | int | None = setting("all", min=0)
+    freeze: Literal["all"] | int | None = "all"  # its range is checked by the builder (frozen_count)
     freeze_until: str | None = None
     fine_tune: FineTuneSchema | None = None
     options: dict[str, Any] = field(default_factory=dict)
