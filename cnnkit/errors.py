@@ -30,9 +30,9 @@ class RunDirError(CnnkitError):
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Names close to `name`, best first; case-insensitive so `conv2d` finds `Conv2D`."""
-    pool = list(candidates)
+    pool = [str(c) for c in candidates]  # names may arrive as numbers from YAML
     lowered = {c.lower(): c for c in pool}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    hits = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[h] for h in hits]
 
 

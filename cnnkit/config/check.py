@@ -22,11 +22,12 @@ MISSING = "???"
 def setting(default: Any = dataclasses.MISSING, *, factory: Callable[[], Any] | None = None,
             min: float | None = None, max: float | None = None, gt: float | None = None,
             lt: float | None = None, choices: Iterable[str] | Callable[[], Iterable[str]] | None = None,
-            ) -> Any:
-    """A schema field with bounds (`min`/`max` inclusive, `gt`/`lt` exclusive) or `choices` (a
-    collection, or a callable returning one, such as a registry's `list`)."""
-    metadata = {k: v for k, v in dict(min=min, max=max, gt=gt, lt=lt, choices=choices).items()
-                if v is not None}
+            min_items: int | None = None) -> Any:
+    """A schema field with bounds (`min`/`max` inclusive, `gt`/`lt` exclusive), `choices` (a
+    collection, or a callable returning one, such as a registry's `list`) or, for a list, the
+    fewest items it may hold (`min_items`)."""
+    metadata = {k: v for k, v in dict(min=min, max=max, gt=gt, lt=lt, choices=choices,
+                                      min_items=min_items).items() if v is not None}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -152,6 +153,9 @@ def _check_bounds(value: Any, key: str, meta: Mapping[str, Any]) -> None:
         if value not in names:
             raise ConfigError(f"`{key}` must be one of {', '.join(names)}. Received: {value!r}."
                               f"{did_you_mean(value, names)}")
+    if isinstance(value, list) and len(value) < meta.get("min_items", 0):
+        raise ConfigError(f"`{key}` must list at least {meta['min_items']} "
+                          f"item{'s' if meta['min_items'] > 1 else ''}. Received: {value!r}")
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
     bounds = [("min", value >= meta.get("min", value), "at least"),

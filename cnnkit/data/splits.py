@@ -86,22 +86,27 @@ def assemble_splits(
     return limit_splits(ordered, max_samples, seed, stratify)
 
 
+def split_counts(sizes: dict[str, int], max_samples: int | None) -> dict[str, int]:
+    """How many examples each split keeps under `data.max_samples`: every split cut by the same
+    fraction (largest remainders round up, each split keeps at least one)."""
+    total = sum(sizes.values())
+    if not max_samples or total <= max_samples:
+        return dict(sizes)
+    exact = {name: n * max_samples / total for name, n in sizes.items()}
+    keep = {name: max(1, int(v)) if sizes[name] else 0 for name, v in exact.items()}
+    by_remainder = sorted(exact, key=lambda name: exact[name] - int(exact[name]), reverse=True)
+    for name in by_remainder[: max(0, max_samples - sum(keep.values()))]:
+        keep[name] += 1
+    return keep
+
+
 def limit_splits(splits: dict[str, tuple[Any, Any]], max_samples: int | None, seed: int,
                  stratify: bool = True) -> dict[str, tuple[Any, Any]]:
     """At most `max_samples` examples in all (`data.max_samples`): every split is cut by the same
     fraction, stratified and seeded, so a large dataset can be tried on a subset. Sources cut
     file lists before decoding; a no-op when the data are small enough."""
-    if not max_samples:
-        return splits
     sizes = {name: len(y) for name, (_, y) in splits.items()}
-    total = sum(sizes.values())
-    if total <= max_samples:
-        return splits
-    exact = {name: n * max_samples / total for name, n in sizes.items()}
-    keep = {name: max(1, int(v)) for name, v in exact.items()}
-    by_remainder = sorted(exact, key=lambda name: exact[name] - int(exact[name]), reverse=True)
-    for name in by_remainder[: max(0, max_samples - sum(keep.values()))]:
-        keep[name] += 1
+    keep = split_counts(sizes, max_samples)
     return {name: (x, y) if keep[name] >= sizes[name] else _subset(x, y, keep[name], seed, stratify)
             for name, (x, y) in splits.items()}
 

@@ -151,7 +151,7 @@ def _layers(values: dict[str, Any]) -> Iterator[tuple[str, tuple[str, Any]]]:
         if isinstance(block, dict):
             lists.append((f"model.blocks.{name}.layers", block.get("layers")))
     for prefix, items in lists:
-        for index, item in enumerate(items or []):
+        for index, item in enumerate(items if isinstance(items, list) else []):
             if not isinstance(item, dict):
                 continue
             for kind, kwargs in item.items():

@@ -40,7 +40,7 @@ class ClassificationSchema:
 class RegressionSchema:
     ACCEPTS: ClassVar[tuple[str, ...]] = ("values", "boxes")
     name: str = "regression"
-    outputs: list[str] = field(default_factory=lambda: ["value"])
+    outputs: list[str] = setting(factory=lambda: ["value"], min_items=1)
     loss: str = setting("mse", choices=REGRESSION_LOSSES)
     huber_delta: float = setting(1.0, gt=0)
     normalize: bool = True
@@ -51,7 +51,7 @@ class RegressionSchema:
 class SegmentationSchema:
     ACCEPTS: ClassVar[tuple[str, ...]] = ("mask",)
     name: str = "segmentation"
-    classes: list[str] = field(default_factory=lambda: ["background", "foreground"])
+    classes: list[str] = setting(factory=lambda: ["background", "foreground"], min_items=2)
     loss: str = setting("ce_dice", choices=SEGMENTATION_LOSSES)
     beta: float = setting(1.0, gt=0)
     dice_weight: float = setting(1.0, min=0)

@@ -9,13 +9,14 @@ picks it (`label`, `mask`, `boxes`, `centre`, `denoise`). Sample i of a split de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from cnnkit.config.check import setting
 from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
+from cnnkit.data.splits import split_counts
 from cnnkit.errors import ConfigError
 
 SHAPE_NAMES = ("circle", "square", "triangle")
@@ -87,7 +88,7 @@ class ShapesSchema(CommonDataSchema):
     num_train: int = setting(1500, min=0)
     num_val: int = setting(300, min=0)
     num_test: int = setting(300, min=0)
-    classes: list[str] = field(default_factory=lambda: list(SHAPE_NAMES))
+    classes: list[str] = setting(factory=lambda: list(SHAPE_NAMES), min_items=1)
     noise: float = setting(0.1, min=0)
     target: Literal["label", "mask", "boxes", "centre", "denoise"] = "label"
     mask: Literal["binary", "classes"] = "binary"
@@ -104,9 +105,11 @@ def load_shapes_source(data_cfg: Any) -> SourceData:
     cfg = typed_data_config(ShapesSchema, data_cfg)  # target, mask and size checked by the schema
     classes = [str(c) for c in cfg.classes]
     size = int(cfg.image_size or 0)
+    counts = split_counts({split: int(getattr(cfg, f"num_{split}")) for split in SPLIT_OFFSETS},
+                          cfg.max_samples)  # a subset is generated, not cut from the whole
     splits = {}
     for split, offset in SPLIT_OFFSETS.items():
-        n = int(getattr(cfg, f"num_{split}"))
+        n = counts[split]
         if n <= 0:
             continue
         sample = generate_shapes(n, size, classes, float(cfg.noise), int(cfg.seed) * 10 + offset)

@@ -27,6 +27,7 @@ import numpy as np
 from cnnkit.config.check import setting
 from cnnkit.data.sources import SOURCES, CommonDataSchema, SourceData, typed_data_config
 from cnnkit.data.sources.shapes import SHAPE_NAMES, SPLIT_OFFSETS, draw_shape
+from cnnkit.data.splits import split_counts
 from cnnkit.errors import ConfigError, did_you_mean
 
 # 3D solid -> (2D cross-section drawn by `shapes`, profile of its half-extent along z)
@@ -48,7 +49,7 @@ class GeneratedSchema(CommonDataSchema):
     num_train: int = setting(0, min=0)
     num_val: int = setting(0, min=0)
     num_test: int = setting(0, min=0)
-    classes: list[str] = field(default_factory=list)
+    classes: list[str] = setting(factory=list, min_items=1)
     noise: float = setting(0.1, min=0)
     target: Any = "label"  # a target name, or a mapping output name -> target name
     #: target name -> what kind of target it is, for matching the task
@@ -116,10 +117,13 @@ def select_targets(targets: Mapping[str, np.ndarray], spec: Any) -> Any:
 
 def _source(cfg: GeneratedSchema, generate: Callable[[int, int], dict[str, np.ndarray]],
             meta: dict[str, Any]) -> SourceData:
-    """Generate every split with `num_<split>` > 0 and select its targets."""
+    """Generate every split with `num_<split>` > 0 (at most `data.max_samples` in all, so a
+    subset is never generated whole first) and select its targets."""
+    counts = split_counts({split: getattr(cfg, f"num_{split}") for split in SPLIT_OFFSETS},
+                          cfg.max_samples)
     splits = {}
     for split, offset in SPLIT_OFFSETS.items():
-        n = getattr(cfg, f"num_{split}")
+        n = counts[split]
         if n > 0:
             sample = generate(n, cfg.seed * 10 + offset)
             splits[split] = (sample.pop("inputs"), select_targets(sample, cfg.target))

@@ -4,7 +4,7 @@ import keras
 
 from cnnkit.models.spec import build_from_spec
 from cnnkit.models.summary import human, human_bytes, summarize
-from tests.unit.test_spec import LECTURE_LENET
+from tests.unit.models.test_spec import LECTURE_LENET
 
 
 def test_lenet_table_parameters_flops_and_memory():
