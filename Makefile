@@ -11,10 +11,12 @@ DEMO_RUN ?= outputs/demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# -qq: errors only. -q still forwards setuptools' "Editable installation" notice (an information
+# message, not a problem) and pip's notes about configured package folders that do not exist.
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install cnnkit with its dev tools
