@@ -63,12 +63,18 @@ def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
                 "seed": int(cfg.seed)}
 
 
-def builds_on_data(cfg: Any, args: list[str]) -> bool:
-    """Whether a command that only builds the model (summary, validate) needs the data: when the
-    user picked them (`data=`, `data.KEY=`, `conf=`) or the model takes its input shape from
-    them. Otherwise a model preset is built on its own input shape (`summary model=unet3d`)."""
+def model_only_config(config_name: str, args: list[str]) -> Any:
+    """The validated config of a command that only builds the model (summary, validate).
+
+    The data matter when the user picked them (`data=`, `data.KEY=`, `conf=`) or the model takes
+    its input shape from them; otherwise a preset is built on its own input shape (`summary
+    model=unet3d`) and the rules matching it to the default data are skipped."""
+    from cnnkit.commands.validation import validated
+    from cnnkit.config.compose import compose
+
+    cfg = compose(config_name, args)
     chosen = any(a.startswith(("data=", "data.", "conf=")) for a in args)
-    return chosen or cfg.model.get("input_shape") is None
+    return validated(cfg, uses_data=chosen or cfg.model.get("input_shape") is None)
 
 
 def symbolic_model(cfg: Any) -> Any:

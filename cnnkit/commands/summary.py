@@ -6,20 +6,17 @@ import json
 from typing import Any
 
 from cnnkit.commands.common import (
-    builds_on_data,
     console,
+    model_only_config,
     quiet_tensorflow,
     symbolic_model,
     wants_debug,
 )
-from cnnkit.commands.validation import validated
-from cnnkit.config.compose import compose
 from cnnkit.models.summary import human, human_bytes, summarize
 
 
 def run(args: list[str]) -> dict[str, Any]:
-    cfg = compose("summary", args)
-    cfg = validated(cfg, uses_data=builds_on_data(cfg, args))
+    cfg = model_only_config("summary", args)
     quiet_tensorflow(wants_debug(args))
     result = summarize(symbolic_model(cfg))
     if cfg.summary.format == "json":

@@ -11,19 +11,16 @@ import math
 from typing import Any
 
 from cnnkit.commands.common import (
-    builds_on_data,
     console,
+    model_only_config,
     quiet_tensorflow,
     symbolic_model,
     wants_debug,
 )
-from cnnkit.commands.validation import validated
-from cnnkit.config.compose import compose
 
 
 def run(args: list[str]) -> dict[str, Any]:
-    cfg = compose("train", args)
-    cfg = validated(cfg, uses_data=builds_on_data(cfg, args))
+    cfg = model_only_config("train", args)
     out = console()
     out.print(f"[bold]cnnkit validate[/bold]: config OK — data={cfg.data.source}, "
               f"model={cfg.model.get('name')} ({cfg.model.get('kind', 'spec')}), "
