@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit.config.schema import AugmentSchema, RootSchema, TrainerSchema
+from cnnkit.config.schema import AugmentSchema, LoggerSchema, RootSchema, TrainerSchema
 from cnnkit.config.validate import Group, validate_config
 
 
@@ -35,6 +35,7 @@ def validated(cfg: Any, uses_data: bool = True, saved: bool = False) -> Any:
         Group("augment", schema=AugmentSchema),
         Group("optimizer", registry=OPTIMIZERS, selector="name", default="adam"),
         Group("trainer", schema=TrainerSchema),
+        Group("logger", schema=LoggerSchema),
     ]
     rules = [rule for rule in RULES if uses_data or rule not in DATA_RULES]
     return validate_config(cfg, groups, RootSchema, rules=(*rules, check_cluster))

@@ -28,8 +28,27 @@ class TrainerSchema:
     monitor_mode: Literal["auto", "min", "max"] = "auto"
     restore_best: bool = True
     early_stopping_patience: int = setting(0, min=0)
+    early_stopping_monitor: str | None = None  # null: trainer.monitor
+    early_stopping_min_delta: float = setting(0.0, min=0)
     reduce_lr_patience: int = setting(0, min=0)
+    reduce_lr_factor: float = setting(0.5, gt=0, lt=1)
     tensorboard: bool = False
+    ema: float | None = setting(None, gt=0, lt=1)
+    accumulate_steps: int = setting(1, min=1)
+    max_time: str | int | None = None  # "2h", "90m", "1h30m", seconds
+    deterministic: bool = False
+    evaluate_on: list[str] = field(default_factory=list)
+    batch_per_replica: bool = False  # data.batch_size: global (false) or per replica (true)
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"  # by the number of replicas
+
+
+@dataclass
+class LoggerSchema:
+    """conf/logger/*.yaml: where metrics go besides history.csv (and TensorBoard)."""
+
+    name: Literal["none", "mlflow"] = "none"
+    tracking_uri: str | None = None  # mlflow: null -> a local file store beside the runs
+    experiment: str | None = None  # mlflow: null -> the run's `name`
 
 
 @dataclass
