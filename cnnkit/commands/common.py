@@ -46,23 +46,6 @@ def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
     return merged
 
 
-def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
-                          class_names: list[str] | None) -> None:
-    """Fill `model.input_shape` and what the task needs (e.g. `num_classes`) from the data;
-    with `augment.where=model` the model gets the augmentation layer (`model.input_augmentation`)."""
-    from omegaconf import OmegaConf, open_dict
-
-    with open_dict(cfg):
-        if cfg.model.get("input_shape") is None:
-            cfg.model.input_shape = list(input_shape)
-        task.complete_model_config(cfg.model, class_names, list(cfg.model.input_shape))
-        augment = cfg.get("augment") or {}
-        if augment.get("where") == "model" and augment.get("transforms"):
-            cfg.model.input_augmentation = {
-                "transforms": OmegaConf.to_container(augment.transforms, resolve=True),
-                "seed": int(cfg.seed)}
-
-
 def model_only_config(config_name: str, args: list[str]) -> Any:
     """The validated config of a command that only builds the model (summary, validate).
 
@@ -85,6 +68,7 @@ def symbolic_model(cfg: Any) -> Any:
     from cnnkit.data.build import peek
     from cnnkit.models.build import build_model
     from cnnkit.tasks import get_task
+    from cnnkit.tasks.model_config import complete_model_config
 
     task = get_task(cfg.task, cfg)
     if cfg.model.get("input_shape") is None or cfg.model.get("num_classes", 0) is None:

@@ -7,7 +7,7 @@ from typing import Any
 from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.commands.validation import validated
 from cnnkit.data.build import prepare_data
-from cnnkit.io import rundir
+from cnnkit.io.evaluation import evaluate_split
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
@@ -27,11 +27,4 @@ def run(args: list[str]) -> dict[str, Any]:
     task.restore_state(read_task_state(run_dir.path))
     preprocessing = run_dir.load_preprocessing()
     data = prepare_data(cfg, task.target_kind, preprocessing=preprocessing)
-    model = run_dir.load_model()
-    dataset = data.dataset(split, target_fn=task.target_fn())
-    report = {"split": split, **task.evaluate(model, dataset, preprocessing.class_names)}
-    path = rundir.write_json(run_dir.file(rundir.EVAL) / f"{split}.json", report)
-    out = console()
-    task.print_report(report, out)
-    out.print(f"Wrote {path}")
-    return report
+    return evaluate_split(run_dir.load_model(), data, task, split, run_dir.path, console())

@@ -12,9 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.commands.common import quiet_tensorflow, report_error, wants_debug
+from cnnkit.commands.rundirs import (
+    TrainOptions,
+    changed_keys,
+    check_target,
+    refuse_changes,
+    resolve_resume,
+    take_options,
+)
 from cnnkit.commands.validation import validated
 from cnnkit.config.compose import CONFIG_MODULE, hydra_errors, translate_overrides
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, RunDirError
+from cnnkit.io import rundir
+from cnnkit.io.rundir import RunDir
+from cnnkit.training.state import read_state
 
 #: Hydra flags followed by a value (`--cfg job`), so that value is not taken for an override
 FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
@@ -58,15 +69,22 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
     return variants
 
 
-def precheck(overrides: list[str]) -> None:
-    """Compose and validate what Hydra will run, raising ConfigError before it starts."""
+def precheck(overrides: list[str]) -> Path:
+    """Compose and validate what Hydra will run, raising ConfigError before it starts; returns
+    the run directory a single run would write."""
     from hydra import compose, initialize_config_module
+    from omegaconf import open_dict
 
+    run_dir = None
     for variant in sweep_variants(plain_overrides(overrides)):
         with hydra_errors(variant), initialize_config_module(
                 config_module=CONFIG_MODULE, version_base="1.3"):
-            cfg = compose(config_name="train", overrides=variant)
+            cfg = compose(config_name="train", overrides=variant, return_hydra_config=True)
+        run_dir = run_dir or Path(str(cfg.hydra.run.dir))
+        with open_dict(cfg):
+            del cfg["hydra"]
         validated(cfg)
+    return run_dir
 
 
 def launch_train(args: list[str]) -> None:
@@ -74,22 +92,21 @@ def launch_train(args: list[str]) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     debug = wants_debug(args)
+    options, args = take_options(args)
+    if options.resume:
+        return resume_train(options, args, debug)
     overrides = translate_overrides(args)
-    precheck(overrides)
+    run_dir = precheck(overrides)
+    multirun = any(a in ("-m", "--multirun") for a in overrides)
+    if not multirun:
+        check_target(run_dir, options.overwrite)
 
     @hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")
     def _train_job(cfg: Any) -> Any:
         run_path = Path(HydraConfig.get().runtime.output_dir)
-        try:
-            cfg = validated(cfg)  # fills the schemas' defaults; its checks passed in precheck
-            quiet_tensorflow(debug)
-            from cnnkit.commands.train import run
-
-            return run(cfg, run_path)
-        except CnnkitError as error:
-            if debug:
-                raise
-            sys.exit(report_error("train", error))
+        if options.overwrite:
+            rundir.clear_run(run_path)
+        return _guarded(lambda: validated(cfg), run_path, debug)
 
     saved_argv = sys.argv
     sys.argv = ["cnnkit-train", *overrides]
@@ -97,3 +114,61 @@ def launch_train(args: list[str]) -> None:
         _train_job()
     finally:
         sys.argv = saved_argv
+
+
+def resume_train(options: TrainOptions, args: list[str], debug: bool) -> Any:
+    """Continue a run in its own directory with its saved config (plus allowed changes)."""
+    from hydra import compose, initialize_config_module
+
+    from cnnkit.commands.common import apply_overrides
+
+    runs_folder = Path(".")
+    if options.resume == "last":
+        with hydra_errors(args), initialize_config_module(config_module=CONFIG_MODULE,
+                                                          version_base="1.3"):
+            composed = compose(config_name="train", overrides=translate_overrides(
+                [a for a in args if a.startswith(("conf=", "name="))]), return_hydra_config=True)
+        runs_folder = Path(str(composed.hydra.run.dir)).parent
+    path = resolve_resume(options.resume, runs_folder)
+    saved = RunDir(path).load_config()
+    wanted = apply_overrides(saved.copy(), [a for a in args if not a.startswith("debug=")])
+    refuse_changes(changed_keys(saved, wanted), options.allow_changes, path)
+    cfg = validated(wanted, saved=True)
+    state = read_state(path)
+    if state is None:
+        raise RunDirError(f"`resume={path}`: the run saved no training state (it ended before its "
+                          "first epoch). Start it again with overwrite=true")
+    if state.stopped or state.epoch >= int(cfg.trainer.epochs):
+        raise RunDirError(
+            f"`resume={path}`: nothing to resume, the run trained {state.epoch} epochs"
+            f"{f' and stopped ({state.stopped})' if state.stopped else ''}. Train it longer with "
+            f"allow_changes=[trainer.epochs] trainer.epochs=N (now {int(cfg.trainer.epochs)})")
+    return _guarded(lambda: cfg, path, debug, resume=True)
+
+
+def _guarded(config: Any, run_path: Path, debug: bool, resume: bool = False) -> Any:
+    """Run training with user errors as one line, SIGTERM as an interrupt, and a run that fails
+    before its first epoch ends leaving no folder behind."""
+    import shutil
+    import signal
+
+    fresh = not resume and rundir.run_status(run_path) == "new"
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a batch system's stop: save, say how to resume, exit
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        cfg = config()  # fills the schemas' defaults; its checks passed before
+        quiet_tensorflow(debug)
+        from cnnkit.commands.train import run
+
+        return run(cfg, run_path, resume=resume)
+    except BaseException as error:
+        if fresh and read_state(run_path) is None:
+            shutil.rmtree(run_path, ignore_errors=True)
+        if isinstance(error, CnnkitError) and not debug:
+            sys.exit(report_error("train", error))
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

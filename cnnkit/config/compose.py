@@ -26,9 +26,11 @@ from cnnkit.errors import ConfigError, closest, did_you_mean
 
 CONFIG_MODULE = "cnnkit.conf"
 PACKAGE_HEADER = "# @package _global_"
-GROUPS = ("data", "model", "task", "augment", "optimizer", "trainer", "experiment")
+GROUPS = ("data", "model", "task", "augment", "optimizer", "trainer", "logger", "hparams_search",
+          "experiment")
 #: a key whose value names a preset of a group: `data.source=folder` means `data=folder`
-SELECTORS = {"data": "source", "task": "name", "optimizer": "name", "model": "kind"}
+SELECTORS = {"data": "source", "task": "name", "optimizer": "name", "model": "kind",
+             "logger": "name"}
 _OVERRIDE = re.compile(r"^(?P<prefix>[+~]*)(?P<key>[\w.\-/@\[\]]+)=(?P<value>.*)$", re.S)
 
 

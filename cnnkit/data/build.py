@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 
 from cnnkit.augment import build_augmentation, needs_one_hot
-from cnnkit.data.pipeline import Preprocessing, as_dataset, build_pipeline, example_shape
+from cnnkit.data.pipeline import (
+    Preprocessing,
+    as_dataset,
+    build_pipeline,
+    example_shape,
+    steps_per_epoch,
+)
 from cnnkit.data.sources import SourceData, load_source
 
 
@@ -26,8 +32,10 @@ class PreparedData:
     #: into the model (`model.input_augmentation`) instead
     one_hot: bool = False  # labels as one-hot vectors (mixup/cutmix need soft labels)
 
-    def dataset(self, split: str, training: bool = False, target_fn: Any = None) -> Any:
-        """Batched (input, target) pairs; the configured augmentation applies when training."""
+    def dataset(self, split: str, training: bool = False, target_fn: Any = None,
+                start_epoch: int | None = None) -> Any:
+        """Batched (input, target) pairs; the configured augmentation applies when training.
+        `start_epoch` (training): the endless stream of epochs `fit` reads, from that epoch on."""
         cfg = self.data_cfg
         classes = self.preprocessing.class_names
         return build_pipeline(
@@ -37,7 +45,19 @@ class PreparedData:
             cache=bool(cfg.get("cache", True)), shuffle_buffer=int(cfg.get("shuffle_buffer", 2048)),
             target_kind=self.target_kind,
             num_classes=len(classes) if self.one_hot and classes else None,
+            start_epoch=start_epoch,
         )
+
+    def training_stream(self, target_fn: Any, start_epoch: int = 0) -> tuple[Any, int]:
+        """The endless training stream from `start_epoch` and its batches per epoch.
+
+        One iterator for the whole fit (Keras would otherwise start a new one per epoch: the
+        shuffle buffer refills, AUTOTUNE re-learns, prefetch starts empty; with augment=strong
+        that made lenet5 on digits 35.5 against 14.3 ms/step here), while each epoch's order
+        derives from (seed, epoch) alone, so a resumed run reads what an uninterrupted one did."""
+        steps = steps_per_epoch(self.source.split("train"), int(self.data_cfg.batch_size))
+        return self.dataset("train", training=True, target_fn=target_fn,
+                            start_epoch=start_epoch), steps
 
     @property
     def augments_in_model(self) -> bool:

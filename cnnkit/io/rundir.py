@@ -25,15 +25,47 @@ METRICS = "metrics.json"
 TASK_STATE = "task.json"  # what a task learns from the training split (e.g. target mean/std)
 CHECKPOINTS = "checkpoints"
 BEST_CHECKPOINT = "checkpoints/best.keras"
-BACKUP = "checkpoints/backup"
+BACKUP = "checkpoints/backup"  # Keras BackupAndRestore, in runs of cnnkit before 0.2
 EVAL = "eval"
+MANIFEST = "manifest.json"
+TENSORBOARD = "tensorboard"
+#: everything `cnnkit train` writes into a run directory (`.hydra/` is Hydra's own)
+ARTEFACTS = (CONFIG, PREPROCESSING, MODEL, HISTORY, METRICS, TASK_STATE, CHECKPOINTS, EVAL,
+             MANIFEST, TENSORBOARD, "plots")
+
+
+def run_status(path: Path) -> str:
+    """"new" (absent, empty or only Hydra's `.hydra/`), "finished" (has its model and metrics),
+    "interrupted" (training began: a saved state or history, but no metrics) or "other" (a folder
+    of something else, which training must not write into)."""
+    path = Path(path)
+    if not path.is_dir() or all(p.name == ".hydra" for p in path.iterdir()):
+        return "new"
+    if (path / METRICS).is_file() and (path / MODEL).is_file():
+        return "finished"
+    if (path / CHECKPOINTS).is_dir() or (path / HISTORY).is_file() or (path / CONFIG).is_file():
+        return "interrupted"
+    return "other"
+
+
+def clear_run(path: Path) -> None:
+    """Remove what a previous run wrote into `path` (for `overwrite=true`), nothing else."""
+    import shutil
+
+    for name in ARTEFACTS:
+        target = Path(path) / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` for a temporary sibling of `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    # the full name as suffix: Keras insists on `.keras` and `.weights.h5` endings
+    fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=f".{path.name}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

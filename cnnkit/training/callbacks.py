@@ -1,51 +1,137 @@
-"""Callbacks that write the run directory as training goes, always atomically."""
+"""Callbacks of a run. Each one whose decisions depend on past epochs keeps that memory in
+`state()` / `restore(state)`, so a resumed run decides exactly as an uninterrupted one would
+(Keras' own EarlyStopping and ReduceLROnPlateau restart their counters in `on_train_begin`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import keras
 
 from cnnkit.io import rundir
+from cnnkit.training.state import TrainingState, save_state
+
+ACCURACY_LIKE = ("acc", "auc", "dice", "iou", "psnr", "ssim", "r2", "f1", "precision", "recall")
 
 
 def monitor_mode(monitor: str, mode: str) -> str:
     if mode != "auto":
         return mode
-    accuracy_like = ("acc", "auc", "dice", "iou", "psnr", "ssim", "r2", "f1", "precision", "recall")
-    return "max" if any(k in monitor for k in accuracy_like) else "min"
+    return "max" if any(k in monitor for k in ACCURACY_LIKE) else "min"
 
 
-class BestModelCheckpoint(keras.callbacks.Callback):
+class Resumable(keras.callbacks.Callback):
+    """A callback with memory across epochs, saved with the run's state every epoch."""
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+
+
+class Tracker(Resumable):
+    """Best value of `monitor` so far; `min_delta` is the least change that counts."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        super().__init__()
+        self.monitor, self.mode, self.min_delta = monitor, mode, float(min_delta)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+
+    def value(self, logs: dict[str, Any] | None) -> float | None:
+        value = (logs or {}).get(self.monitor)
+        return None if value is None or math.isnan(float(value)) else float(value)
+
+    def improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def update(self, epoch: int, logs: dict[str, Any] | None) -> bool:
+        """Record this epoch's value; True when it is the new best."""
+        value = self.value(logs)
+        if value is None or not self.improved(value):
+            return False
+        self.best, self.best_epoch = value, epoch
+        return True
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+
+class BestModelCheckpoint(Tracker):
     """Saves the whole model at its best epoch (by `monitor`) to checkpoints/best.keras."""
 
     def __init__(self, path: Path, monitor: str, mode: str) -> None:
-        super().__init__()
+        super().__init__(monitor, mode)
         self.path = Path(path)
-        self.monitor = monitor
-        self.mode = mode
-        self.best = math.inf if mode == "min" else -math.inf
-        self.best_epoch: int | None = None
-
-    def improved(self, value: float) -> bool:
-        return value < self.best if self.mode == "min" else value > self.best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        value = (logs or {}).get(self.monitor)
-        if value is None or math.isnan(float(value)):
+        if self.update(epoch, logs):
+            with ema_weights(self.model):
+                rundir.save_model(self.model, self.path)
+
+
+class EarlyStop(Tracker):
+    """Stops after `patience` epochs without an improvement of at least `min_delta`."""
+
+    def __init__(self, monitor: str, mode: str, patience: int, min_delta: float) -> None:
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.wait = 0
+        self.stopped = False
+
+    reason = "early_stopping"  # what metrics.json and the saved state call this stop
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.update(epoch, logs):
+            self.wait = 0
             return
-        if self.best_epoch is None or self.improved(float(value)):
-            self.best, self.best_epoch = float(value), epoch
-            rundir.save_model(self.model, self.path)
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped = True
+            self.model.stop_training = True
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "wait": self.wait, "stopped": self.stopped}
 
 
-class HistoryWriter(keras.callbacks.Callback):
-    """Rewrites history.csv after every epoch, so a crashed run still has its curves."""
+class Plateau(Tracker):
+    """Multiplies the learning rate by `factor` after `patience` epochs without improvement."""
+
+    def __init__(self, monitor: str, mode: str, patience: int, factor: float,
+                 min_lr: float = 0.0) -> None:
+        super().__init__(monitor, mode, 1e-4)
+        self.patience, self.factor, self.min_lr = int(patience), float(factor), float(min_lr)
+        self.wait = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.update(epoch, logs):
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.wait = 0
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            self.model.optimizer.learning_rate = max(lr * self.factor, self.min_lr)
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "wait": self.wait}
+
+
+class HistoryWriter(Resumable):
+    """Keeps every epoch's logs (resumed epochs included) and rewrites history.csv after each,
+    so a crashed run still has its curves."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -55,8 +141,8 @@ class HistoryWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         if "learning_rate" not in row:
-            row["learning_rate"] = _current_lr(self.model)
-        self.rows.append(row)
+            row["learning_rate"] = current_lr(self.model)
+        self.rows = [r for r in self.rows if r["epoch"] < epoch + 1] + [row]
         columns = list(dict.fromkeys(k for r in self.rows for k in r))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns)
@@ -64,8 +150,101 @@ class HistoryWriter(keras.callbacks.Callback):
         writer.writerows(self.rows)
         rundir.write_text(self.path, buffer.getvalue())
 
+    def state(self) -> dict[str, Any]:
+        return {"rows": self.rows}
 
-def _current_lr(model: Any) -> float:
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops after the epoch at whose end the next one would overrun `seconds` (this process's
+    wall clock since the fit began), so everything is saved before the budget runs out. Not
+    resumable on purpose: resuming a run stopped by its budget trains on with a fresh budget."""
+
+    reason = "max_time"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)  # a resumed run gets the budget afresh
+        self.started = time.monotonic()
+        self.epochs_timed = 0
+        self.stopped = False
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.monotonic()
+        self.epochs_timed = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epochs_timed += 1
+        elapsed = time.monotonic() - self.started
+        if elapsed + elapsed / self.epochs_timed > self.seconds:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class ReseedLayers(keras.callbacks.Callback):
+    """Sets every layer's random stream (Dropout, in-model augmentation) from (seed, epoch) at
+    the start of each epoch: the streams' positions are not saved with the weights, so this is
+    what makes a resumed epoch draw the same masks as the uninterrupted one."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.seed = int(seed)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        import numpy as np
+
+        for index, generator in enumerate(seed_generators(self.model)):
+            value = np.asarray([(self.seed * 1_000_003 + epoch) % (2**31 - 1), index + 1],
+                               generator.state.dtype)
+            generator.state.assign(value)
+
+
+def seed_generators(model: Any) -> list[Any]:
+    """The SeedGenerators of every layer of `model`, in a fixed order."""
+    return [g for layer in model._flatten_layers(include_self=False, recursive=True)
+            for g in getattr(layer, "_seed_generators", [])]
+
+
+def has_ema(model: Any) -> bool:
+    return bool(getattr(model.optimizer, "use_ema", False)) and hasattr(
+        model.optimizer, "_model_variables_moving_average")
+
+
+def _swap_ema(model: Any) -> None:
+    """Exchange the weights and their moving averages exactly (copies, no arithmetic)."""
+    optimizer = model.optimizer
+    for var, average in zip(optimizer._trainable_variables,
+                            optimizer._model_variables_moving_average, strict=True):
+        value = keras.ops.convert_to_numpy(var)
+        var.assign(average)
+        average.assign(value)
+
+
+@contextmanager
+def ema_weights(model: Any) -> Iterator[None]:
+    """The model holds its EMA weights inside the block (no-op without `trainer.ema`)."""
+    swap = has_ema(model)
+    if swap:
+        _swap_ema(model)
+    try:
+        yield
+    finally:
+        if swap:
+            _swap_ema(model)
+
+
+class ValidateOnEma(keras.callbacks.Callback):
+    """Validation during fit scores the EMA weights, which are what the run keeps."""
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if has_ema(self.model):
+            _swap_ema(self.model)
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        if has_ema(self.model):
+            _swap_ema(self.model)
+
+
+def current_lr(model: Any) -> float:
     optimizer = model.optimizer
     try:
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -73,30 +252,36 @@ def _current_lr(model: Any) -> float:
         return float("nan")
 
 
-@dataclass
-class RunCallbacks:
-    """The callbacks of a run, with the one training reads back afterwards named."""
-
-    checkpoint: BestModelCheckpoint  # which epoch was best, to restore its weights
-    all: list[Any]  # every callback, for `model.fit`
+def stop_reason(callbacks: list[Any]) -> str | None:
+    """Why training stopped before its last epoch, if a callback stopped it."""
+    return next((c.reason for c in callbacks if getattr(c, "stopped", False)), None)
 
 
-def build_callbacks(run_path: Path, trainer_cfg: Any, monitor: str) -> RunCallbacks:
-    """The standard callbacks of a run; `monitor` is already checked to exist."""
-    mode = monitor_mode(monitor, str(trainer_cfg.monitor_mode))
-    checkpoint = BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
-    callbacks: list[Any] = [
-        HistoryWriter(run_path / rundir.HISTORY),
-        checkpoint,
-        # resumes an interrupted run in the same directory; removed after a finished fit
-        keras.callbacks.BackupAndRestore(str(run_path / rundir.BACKUP)),
-    ]
-    if trainer_cfg.early_stopping_patience > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=mode, patience=int(trainer_cfg.early_stopping_patience)))
-    if trainer_cfg.reduce_lr_patience > 0:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, mode=mode, factor=0.5, patience=int(trainer_cfg.reduce_lr_patience)))
-    if trainer_cfg.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_path / "tensorboard")))
-    return RunCallbacks(checkpoint, callbacks)
+class StateSaver(keras.callbacks.Callback):
+    """Saves the complete training state at the end of every epoch; must run last, after every
+    callback whose memory it saves has seen the epoch."""
+
+    def __init__(self, run_path: Path, callbacks: list[Any], phase: int = 0) -> None:
+        super().__init__()
+        self.run_path = Path(run_path)
+        self.callbacks = named_callbacks(callbacks)
+        self.phase = phase
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        states = {name: c.state() for name, c in self.callbacks.items()}
+        # only a final stop is saved: a run stopped by its time budget resumes training
+        save_state(self.run_path, self.model, TrainingState(
+            epoch + 1, self.phase, callbacks=states, stopped=stop_reason(list(self.callbacks.values()))))
+
+
+def named_callbacks(callbacks: list[Any]) -> dict[str, Resumable]:
+    return {type(c).__name__: c for c in callbacks if isinstance(c, Resumable)}
+
+
+def restore_callbacks(state: TrainingState | None, callbacks: list[Any]) -> None:
+    """Give each resumable callback the memory it had when the state was saved."""
+    if state is None:
+        return
+    for name, callback in named_callbacks(callbacks).items():
+        if name in state.callbacks:
+            callback.restore(state.callbacks[name])

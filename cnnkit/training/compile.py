@@ -74,8 +74,13 @@ def build_learning_rate(opt_cfg: Any, steps_per_epoch: int, epochs: int) -> Any:
     return SCHEDULES.get(str(opt_cfg.schedule))(float(opt_cfg.lr), warmup, total)
 
 
-def build_optimizer(opt_cfg: Any, steps_per_epoch: int, epochs: int) -> Any:
+def build_optimizer(opt_cfg: Any, trainer_cfg: Any, steps_per_epoch: int, epochs: int) -> Any:
+    """The configured optimizer; `trainer.ema` and `trainer.accumulate_steps` act through it."""
     common: dict[str, Any] = {"learning_rate": build_learning_rate(opt_cfg, steps_per_epoch, epochs)}
+    if trainer_cfg.get("ema"):
+        common.update(use_ema=True, ema_momentum=float(trainer_cfg.ema))
+    if int(trainer_cfg.get("accumulate_steps", 1)) > 1:
+        common["gradient_accumulation_steps"] = int(trainer_cfg.accumulate_steps)
     if opt_cfg.clipnorm:
         common["clipnorm"] = float(opt_cfg.clipnorm)
     return OPTIMIZERS.get(str(opt_cfg.name))(opt_cfg, common)

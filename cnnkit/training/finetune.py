@@ -2,13 +2,13 @@
 
 Phase 1 trains what `model.freeze` leaves trainable (usually the head); phase 2 unfreezes the
 backbone from a named layer on and continues at `lr_factor` times the learning rate. Changing
-`trainable` only takes effect after a recompile, so training is two `fit` calls that share the
-callbacks and continue the epoch count, so history.csv and the checkpoints run on unbroken.
+`trainable` only takes effect after a recompile, so the engine runs one `fit` per phase; they
+share the callbacks and continue the epoch count, so history.csv and the checkpoints run on
+unbroken.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,24 +59,28 @@ def scaled_optimizer(opt_cfg: Any, factor: float) -> Any:
     return scaled
 
 
-def fit_in_phases(model: Any, cfg: Any, compile_fn: Callable[[Any, int], None], strategy: Any,
-                  train_ds: Any, **fit_kwargs: Any) -> Any:
-    """`model.fit` for `trainer.epochs`, split in two at `model.fine_tune.at_epoch` if set.
+@dataclass(frozen=True)
+class Phase:
+    """Epochs [start, end) trained with one compiled optimizer."""
 
-    `compile_fn(optimizer_cfg, epochs)` compiles the model (the optimizer's schedule spans
-    `epochs`). Returns a History whose `.history` covers every epoch run.
-    """
+    start: int
+    end: int
+    optimizer: Any  # the optimizer config of this phase
+    unfreeze: FineTunePlan | None = None  # phase 2: unfreeze the backbone before compiling
+
+
+def training_phases(cfg: Any) -> list[Phase]:
+    """One phase, or two split at `model.fine_tune.at_epoch` (the second at lr x lr_factor)."""
     epochs = int(cfg.trainer.epochs)
     plan = fine_tune_plan(cfg.model, epochs)
     if plan is None:
-        return model.fit(train_ds, epochs=epochs, **fit_kwargs)
-    first = model.fit(train_ds, epochs=plan.at_epoch, **fit_kwargs)
-    done = len(next(iter(first.history.values()), []))  # fewer if early stopping ended phase 1
+        return [Phase(0, epochs, cfg.optimizer)]
+    return [Phase(0, plan.at_epoch, cfg.optimizer),
+            Phase(plan.at_epoch, epochs, scaled_optimizer(cfg.optimizer, plan.lr_factor), plan)]
+
+
+def unfreeze(model: Any, plan: FineTunePlan) -> None:
+    """Make the backbone trainable from `plan.unfreeze_from` on (takes effect on recompile)."""
     backbone = find_backbone(model)
     set_trainable_from(backbone, layer_index(backbone, plan.unfreeze_from,
                                              "model.fine_tune.unfreeze_from"))
-    with strategy.scope():
-        compile_fn(scaled_optimizer(cfg.optimizer, plan.lr_factor), epochs - done)
-    second = model.fit(train_ds, epochs=epochs, initial_epoch=done, **fit_kwargs)
-    second.history = {k: list(first.history.get(k, [])) + list(v) for k, v in second.history.items()}
-    return second

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from cnnkit.augment import build_augmentation
-from cnnkit.data.pipeline import Preprocessing, build_pipeline, endless_epochs
+from cnnkit.data.pipeline import Preprocessing, build_pipeline, steps_per_epoch
 
 
 def preprocessing(raw: list[int], target: list[int], normalize: str = "rescale") -> Preprocessing:
@@ -57,12 +57,13 @@ def segmentation_split(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
     return (masks * 100).astype("float32"), masks
 
 
-def augmented_pipeline(seed: int) -> tf.data.Dataset:
+def augmented_pipeline(seed: int, start_epoch: int | None = None) -> tf.data.Dataset:
     aug = build_augmentation({"transforms": [{"name": "rotation", "p": 1.0, "degrees": 30,
                                               "interpolation": "nearest"},
                                              {"name": "flip", "p": 0.5}]}, "mask", seed)
     return build_pipeline(segmentation_split(), preprocessing([16, 16, 1], [16, 16, 1]), 8,
-                          training=True, seed=seed, augment_fn=aug, target_kind="mask")
+                          training=True, seed=seed, augment_fn=aug, target_kind="mask",
+                          start_epoch=start_epoch)
 
 
 def test_strong_augmentation_keeps_static_shapes_for_the_model() -> None:
@@ -77,11 +78,13 @@ def test_strong_augmentation_keeps_static_shapes_for_the_model() -> None:
 
 
 def epochs(ds: tf.data.Dataset, n: int = 2) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    return [[(x.numpy(), y.numpy()) for x, y in ds] for _ in range(n)]
+    """`n` epochs of 3 batches from an endless training stream."""
+    batches = [(x.numpy(), y.numpy()) for x, y in ds.take(3 * n)]
+    return [batches[3 * i:3 * i + 3] for i in range(n)]
 
 
 def test_augmented_training_pipeline_is_reproducible_and_moves_masks() -> None:
-    first, again = epochs(augmented_pipeline(3)), epochs(augmented_pipeline(3))
+    first, again = epochs(augmented_pipeline(3, 0)), epochs(augmented_pipeline(3, 0))
     for epoch_a, epoch_b in zip(first, again, strict=True):
         for (xa, ya), (xb, yb) in zip(epoch_a, epoch_b, strict=True):
             np.testing.assert_array_equal(xa, xb)
@@ -134,10 +137,33 @@ def test_augmented_pipeline_keeps_its_length() -> None:
     assert int(ds.cardinality()) == 3 == len(list(ds))
 
 
-def test_endless_epochs_keep_each_pass_with_its_last_partial_batch() -> None:
-    """`fit` gets one endless iterator; every epoch must still be exactly one pass."""
-    endless, steps = endless_epochs(tf.data.Dataset.range(10).batch(3))
-    assert steps == 4
-    assert [int(tf.size(b)) for b in endless.take(3 * steps)] == [3, 3, 3, 1] * 3
-    filtered = tf.data.Dataset.range(10).filter(lambda v: v % 2 == 0).batch(2)  # unknown length
-    assert endless_epochs(filtered)[1] == 3
+def epoch_stream(start_epoch: int, augment: bool = True) -> list[np.ndarray]:
+    """Two epochs of 10 examples in batches of 3, from `start_epoch` on."""
+    x = np.arange(10, dtype="float32").reshape(10, 1, 1, 1) * 25
+    aug = build_augmentation({"transforms": [{"name": "brightness", "p": 1.0, "delta": [0, 0.1]}]},
+                             "label", 0) if augment else None
+    ds = build_pipeline((x, np.arange(10)), preprocessing([1, 1, 1], [1, 1, 1]), 3, True, 7,
+                        augment_fn=aug, start_epoch=start_epoch)
+    return [xb.numpy().ravel() for xb, _ in ds.take(8)]
+
+
+def test_training_stream_epochs_are_whole_passes_with_their_last_partial_batch() -> None:
+    batches = epoch_stream(0, augment=False)
+    assert [len(b) for b in batches] == [3, 3, 3, 1] * 2
+    first, second = np.concatenate(batches[:4]), np.concatenate(batches[4:])
+    assert sorted(first) == sorted(second) and not np.array_equal(first, second)  # reshuffled
+
+
+def test_an_epochs_order_and_augmentation_depend_only_on_seed_and_epoch() -> None:
+    """What makes a resumed run bit-identical: epoch 1 read from a stream started at epoch 1
+    equals epoch 1 of a stream started at epoch 0 (no iterator state carried over)."""
+    from_start, resumed = epoch_stream(0), epoch_stream(1)
+    for a, b in zip(from_start[4:], resumed[:4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(np.concatenate(from_start[:4]), np.concatenate(resumed[:4]))
+
+
+def test_steps_per_epoch_counts_a_stream_of_unknown_length() -> None:
+    assert steps_per_epoch((np.zeros((10, 1)), np.zeros(10)), 3) == 4
+    filtered = tf.data.Dataset.range(10).filter(lambda v: v % 2 == 0).map(lambda v: (v, v))
+    assert steps_per_epoch(filtered, 2) == 3

@@ -1,0 +1,233 @@
+"""One training run's life: build, compile, fit (one or two phases), checkpoint, resume, restore
+the best epoch, finish. `cnnkit train` only wires the config and the run directory to `train`.
+
+Resuming is exact: after every epoch `StateSaver` writes the weights with every optimizer
+variable and each resumable callback's memory; each epoch's data order and augmentation come
+from (seed, epoch) (`PreparedData.training_stream`) and the layers' random streams are reset
+from (seed, epoch) at its start (`ReseedLayers`). An epoch interrupted half-way is rerun whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnnkit.data.build import PreparedData, prepare_data
+from cnnkit.errors import CnnkitError, ConfigError
+from cnnkit.io import rundir
+from cnnkit.io.evaluation import evaluate_split
+from cnnkit.models.build import align_data_normalize, build_model
+from cnnkit.tasks import get_task
+from cnnkit.training import callbacks as cb
+from cnnkit.training.compile import build_optimizer
+from cnnkit.training.finetune import Phase, training_phases, unfreeze
+from cnnkit.training.rules import duration_seconds
+from cnnkit.training.state import TrainingState, read_state
+from cnnkit.training.strategy import DevicePolicy, build_policy
+
+
+class TrainingInterrupted(CnnkitError):
+    """Ctrl-C or SIGTERM: what was saved and the command that continues."""
+
+    exit_code = 130
+
+
+@dataclass
+class RunCallbacks:
+    """The callbacks of a run, with the ones the engine reads back afterwards named."""
+
+    history: cb.HistoryWriter
+    checkpoint: cb.BestModelCheckpoint
+    all: list[Any] = field(default_factory=list)  # for `model.fit`, StateSaver last
+
+
+def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = ()) -> RunCallbacks:
+    """The run's callbacks, in the order their decisions depend on one another; `extra` (loggers)
+    see each epoch's logs after the checkpoint and before the state is saved."""
+    trainer = cfg.trainer
+    mode = cb.monitor_mode(monitor, str(trainer.monitor_mode))
+    history = cb.HistoryWriter(run_path / rundir.HISTORY)
+    checkpoint = cb.BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
+    callbacks: list[Any] = [cb.ReseedLayers(int(cfg.seed))]
+    if trainer.get("ema"):
+        callbacks.append(cb.ValidateOnEma())
+    callbacks += [history, checkpoint]
+    if trainer.early_stopping_patience > 0:
+        stop_on = str(trainer.get("early_stopping_monitor") or monitor)
+        callbacks.append(cb.EarlyStop(
+            stop_on, cb.monitor_mode(stop_on, str(trainer.monitor_mode)),
+            int(trainer.early_stopping_patience), float(trainer.get("early_stopping_min_delta", 0))))
+    if trainer.reduce_lr_patience > 0:
+        callbacks.append(cb.Plateau(monitor, mode, int(trainer.reduce_lr_patience),
+                                    float(trainer.get("reduce_lr_factor", 0.5))))
+    if trainer.get("max_time") is not None:
+        callbacks.append(cb.TimeBudget(duration_seconds(trainer.max_time, "trainer.max_time")))
+    callbacks += list(extra)
+    callbacks.append(cb.StateSaver(run_path, callbacks))
+    return RunCallbacks(history, checkpoint, callbacks)
+
+
+def _monitor(cfg: Any, has_val: bool) -> str:
+    monitor = str(cfg.trainer.monitor)
+    if monitor.startswith("val_") and not has_val:
+        return monitor[len("val_"):]
+    return monitor
+
+
+def train(cfg: Any, run_path: Path, out: Any, resume: bool = False,
+          loggers: list[Any] = ()) -> dict[str, Any]:
+    """Train (or, with `resume`, continue) the configured run in `run_path`; returns the
+    metrics of the chosen epoch (also written to metrics.json)."""
+    engine = Engine(cfg, Path(run_path), out, resume, list(loggers))
+    engine.prepare()
+    try:
+        engine.fit()
+    except KeyboardInterrupt as interrupt:
+        done = len(engine.callbacks.history.rows)
+        raise TrainingInterrupted(
+            f"interrupted after {done} of {int(cfg.trainer.epochs)} epochs; everything up to "
+            f"epoch {done} is saved in {run_path}. Continue with: cnnkit train resume={run_path}"
+        ) from interrupt
+    return engine.finish()
+
+
+@dataclass
+class Engine:
+    """Everything one run holds between building and finishing."""
+
+    cfg: Any
+    run_path: Path
+    out: Any  # a rich console
+    resume: bool = False
+    loggers: list[Any] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        """Seeds, device policy, task, data, the completed model config and the saved state."""
+        import keras
+        from omegaconf import OmegaConf
+
+        from cnnkit.tasks.model_config import complete_model_config
+
+        cfg = self.cfg
+        keras.utils.set_random_seed(int(cfg.seed))
+        if cfg.trainer.get("deterministic"):
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
+        self.policy: DevicePolicy = build_policy(cfg.trainer)
+        self.state: TrainingState | None = read_state(self.run_path) if self.resume else None
+        start = self.state.epoch if self.state else 0
+        verb = f"resuming after epoch {start}" if self.resume else "cnnkit train"
+        self.out.print(f"[bold]{verb}[/bold] → {self.run_path}\n  device: {self.policy.describe()}")
+        self.task = get_task(cfg.task, cfg)
+        if note := align_data_normalize(cfg):
+            self.out.print(f"  {note}")
+        self.data: PreparedData = prepare_data(cfg, self.task.target_kind,
+                                               input_shape=cfg.model.get("input_shape"))
+        prep = self.data.preprocessing
+        complete_model_config(cfg, self.task, prep.target_shape, prep.class_names)
+        self.task.fit(self.data)  # e.g. regression target statistics, before the pipelines
+        missing = [s for s in cfg.trainer.get("evaluate_on") or [] if not self.data.has_split(s)]
+        if missing:
+            raise ConfigError(
+                f"`trainer.evaluate_on` names splits the data do not have. Received: {missing}. "
+                f"Expected some of: {', '.join(self.data.source.splits)}")
+        self.has_val = self.data.has_split("val")
+        self.monitor = _monitor(cfg, self.has_val)
+        rundir.write_text(self.run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+        rundir.write_json(self.run_path / rundir.PREPROCESSING, prep.to_dict())
+        rundir.write_task_state(self.run_path, self.task.state)
+        self.callbacks = build_callbacks(self.run_path, cfg, self.monitor, self.loggers)
+        cb.restore_callbacks(self.state, self.callbacks.all)
+        with self.policy.strategy.scope():
+            self.model = build_model(cfg.model)
+
+    def _compile(self, phase: Phase, steps: int) -> None:
+        cfg = self.cfg
+        with self.policy.strategy.scope():
+            self.model.compile(
+                optimizer=build_optimizer(phase.optimizer, cfg.trainer, steps,
+                                          phase.end - phase.start),
+                loss=self.task.loss(self.model),
+                metrics=self.task.metrics(self.model),
+                jit_compile=self.policy.jit_compile,
+                steps_per_execution=int(cfg.trainer.steps_per_execution),
+            )
+
+    def fit(self) -> None:
+        """Every phase's remaining epochs, unless the saved state says training had ended."""
+        if self.state is not None and self.state.stopped:
+            self.out.print(f"  training had already stopped ({self.state.stopped}); finishing")
+            return
+        start = self.state.epoch if self.state else 0
+        val = self.data.dataset("val", target_fn=self.task.target_fn()) if self.has_val else None
+        saver = self.callbacks.all[-1]
+        for index, phase in enumerate(training_phases(self.cfg)):
+            if phase.end <= start:
+                continue
+            if phase.unfreeze is not None:
+                unfreeze(self.model, phase.unfreeze)
+            initial = max(start, phase.start)
+            stream, steps = self.data.training_stream(self.task.target_fn(), initial)
+            self._compile(phase, steps)
+            if self.state is not None and initial == start:
+                self.state.load_into(self.run_path, self.model, index)
+            saver.phase = index
+            self.model.fit(stream, epochs=phase.end, initial_epoch=initial, steps_per_epoch=steps,
+                           validation_data=val, callbacks=self.callbacks.all,
+                           verbose=_verbosity(self.cfg.trainer.verbose), shuffle=False,
+                           **self.task.fit_options())
+            if self.model.stop_training:
+                break
+
+    def finish(self) -> dict[str, Any]:
+        """Restore the best epoch, save model.keras and metrics.json, evaluate if asked."""
+        import keras
+
+        rows = self.callbacks.history.rows
+        if not rows or self.monitor not in rows[-1]:
+            raise ConfigError(
+                f"`trainer.monitor` names a metric training does not log. Received: "
+                f"{self.monitor!r}. Expected one of: {', '.join(k for k in rows[-1] if k != 'epoch')}"
+                if rows else "training ran no epoch: nothing to save")
+        checkpoint = self.callbacks.checkpoint
+        best_path = self.run_path / rundir.BEST_CHECKPOINT
+        chosen = len(rows) - 1
+        if self.cfg.trainer.restore_best and checkpoint.best_epoch is not None and best_path.is_file():
+            self.model.set_weights(keras.models.load_model(best_path, compile=False).get_weights())
+            chosen = next(i for i, r in enumerate(rows) if r["epoch"] == checkpoint.best_epoch + 1)
+        rundir.save_model(self.model, self.run_path / rundir.MODEL)
+        metrics: dict[str, Any] = {k: float(v) for k, v in rows[chosen].items() if k != "epoch"}
+        metrics.update(epoch=int(rows[chosen]["epoch"]), epochs_run=len(rows), monitor=self.monitor)
+        if stopped := cb.stop_reason(self.callbacks.all) or (self.state and self.state.stopped):
+            metrics["stopped"] = stopped
+        rundir.write_json(self.run_path / rundir.METRICS, metrics)
+        print_final(self.out, metrics, self.run_path)
+        for split in self.cfg.trainer.get("evaluate_on") or []:
+            evaluate_split(self.model, self.data, self.task, str(split), self.run_path, self.out)
+        return metrics
+
+
+def _verbosity(value: Any) -> int:
+    import sys
+
+    if value == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(value)
+
+
+def print_final(out: Any, metrics: dict[str, Any], run_path: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Epoch {metrics['epoch']}/{metrics['epochs_run']} (best {metrics['monitor']})")
+    table.add_column("metric")
+    table.add_column("train", justify="right")
+    table.add_column("val", justify="right")
+    for key, value in metrics.items():
+        if key.startswith("val_") or not isinstance(value, float) or key == "learning_rate":
+            continue
+        val = metrics.get(f"val_{key}")
+        table.add_row(key, f"{value:.4f}", f"{val:.4f}" if val is not None else "-")
+    out.print(table)
+    out.print(f"Run directory: {run_path}")
