@@ -147,17 +147,11 @@ def resume_train(options: TrainOptions, args: list[str], debug: bool) -> Any:
 
 
 def _guarded(config: Any, run_path: Path, debug: bool, resume: bool = False) -> Any:
-    """Run training with user errors as one line, SIGTERM as an interrupt, and a run that fails
-    before its first epoch ends leaving no folder behind."""
+    """Run training with user errors as one line and a run that fails before its first epoch
+    ends leaving no folder behind."""
     import shutil
-    import signal
 
     fresh = not resume and rundir.run_status(run_path) == "new"
-
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # a batch system's stop: save, say how to resume, exit
-
-    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         cfg = config()  # fills the schemas' defaults; its checks passed before
         quiet_tensorflow(debug)
@@ -170,5 +164,3 @@ def _guarded(config: Any, run_path: Path, debug: bool, resume: bool = False) -> 
         if isinstance(error, CnnkitError) and not debug:
             sys.exit(report_error("train", error))
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -15,7 +15,9 @@ from typing import Any
 
 import keras
 
+from cnnkit.errors import ConfigError, did_you_mean
 from cnnkit.io import rundir
+from cnnkit.training.interrupts import held_back
 from cnnkit.training.state import TrainingState, save_state
 
 ACCURACY_LIKE = ("acc", "auc", "dice", "iou", "psnr", "ssim", "r2", "f1", "precision", "recall")
@@ -127,6 +129,23 @@ class Plateau(Tracker):
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "wait": self.wait}
+
+
+class RequireLogged(keras.callbacks.Callback):
+    """Fails at the end of the first epoch, not after the last, when a metric the run is told
+    to watch (`trainer.monitor`, `trainer.early_stopping_monitor`) is not logged."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        super().__init__()
+        self.keys = keys  # config key -> metric name
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logged = list(logs or {})
+        for key, name in self.keys.items():
+            if name not in logged:
+                raise ConfigError(
+                    f"`{key}` names a metric training does not log. Received: {name!r}."
+                    f"{did_you_mean(name, logged)} Expected one of: {', '.join(logged)}")
 
 
 class HistoryWriter(Resumable):
@@ -270,8 +289,10 @@ class StateSaver(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         states = {name: c.state() for name, c in self.callbacks.items()}
         # only a final stop is saved: a run stopped by its time budget resumes training
-        save_state(self.run_path, self.model, TrainingState(
-            epoch + 1, self.phase, callbacks=states, stopped=stop_reason(list(self.callbacks.values()))))
+        with held_back():
+            save_state(self.run_path, self.model, TrainingState(
+                epoch + 1, self.phase, callbacks=states,
+                stopped=stop_reason(list(self.callbacks.values()))))
 
 
 def named_callbacks(callbacks: list[Any]) -> dict[str, Resumable]:

@@ -22,6 +22,7 @@ from cnnkit.tasks import get_task
 from cnnkit.training import callbacks as cb
 from cnnkit.training.compile import build_optimizer
 from cnnkit.training.finetune import Phase, training_phases, unfreeze
+from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
 from cnnkit.training.rules import duration_seconds
 from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import DevicePolicy, build_policy
@@ -49,12 +50,14 @@ def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = (
     mode = cb.monitor_mode(monitor, str(trainer.monitor_mode))
     history = cb.HistoryWriter(run_path / rundir.HISTORY)
     checkpoint = cb.BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
+    watched = {"trainer.monitor": monitor}
     callbacks: list[Any] = [cb.ReseedLayers(int(cfg.seed))]
     if trainer.get("ema"):
         callbacks.append(cb.ValidateOnEma())
-    callbacks += [history, checkpoint]
+    callbacks += [cb.RequireLogged(watched), history, checkpoint]
     if trainer.early_stopping_patience > 0:
         stop_on = str(trainer.get("early_stopping_monitor") or monitor)
+        watched["trainer.early_stopping_monitor"] = stop_on
         callbacks.append(cb.EarlyStop(
             stop_on, cb.monitor_mode(stop_on, str(trainer.monitor_mode)),
             int(trainer.early_stopping_patience), float(trainer.get("early_stopping_min_delta", 0))))
@@ -80,15 +83,18 @@ def train(cfg: Any, run_path: Path, out: Any, resume: bool = False,
     """Train (or, with `resume`, continue) the configured run in `run_path`; returns the
     metrics of the chosen epoch (also written to metrics.json)."""
     engine = Engine(cfg, Path(run_path), out, resume, list(loggers))
-    engine.prepare()
     try:
-        engine.fit()
+        with interrupts_as_keyboard_interrupt():
+            engine.prepare()
+            engine.fit()
     except KeyboardInterrupt as interrupt:
-        done = len(engine.callbacks.history.rows)
+        saved = read_state(run_path)
+        if saved is None:
+            raise TrainingInterrupted("interrupted before the first epoch ended: nothing to "
+                                      "resume") from interrupt
         raise TrainingInterrupted(
-            f"interrupted after {done} of {int(cfg.trainer.epochs)} epochs; everything up to "
-            f"epoch {done} is saved in {run_path}. Continue with: cnnkit train resume={run_path}"
-        ) from interrupt
+            f"interrupted after {saved.epoch} of {int(cfg.trainer.epochs)} epochs, all saved in "
+            f"{run_path}. Continue with: cnnkit train resume={run_path}") from interrupt
     return engine.finish()
 
 
@@ -185,12 +191,7 @@ class Engine:
         """Restore the best epoch, save model.keras and metrics.json, evaluate if asked."""
         import keras
 
-        rows = self.callbacks.history.rows
-        if not rows or self.monitor not in rows[-1]:
-            raise ConfigError(
-                f"`trainer.monitor` names a metric training does not log. Received: "
-                f"{self.monitor!r}. Expected one of: {', '.join(k for k in rows[-1] if k != 'epoch')}"
-                if rows else "training ran no epoch: nothing to save")
+        rows = self.callbacks.history.rows  # RequireLogged checked the monitor is in them
         checkpoint = self.callbacks.checkpoint
         best_path = self.run_path / rundir.BEST_CHECKPOINT
         chosen = len(rows) - 1

@@ -46,13 +46,12 @@ def test_old_run_still_evaluates_and_predicts(old_run, tmp_path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 10: resuming resumes at the right epoch, then crashes at the end "
-                   "(IndexError on the history in commands/train.py); strict, so the fix shows",
-                   strict=True)
 def test_interrupted_old_run_resumes(cli, tmp_path) -> None:
+    """Its Keras BackupAndRestore files are the state: epoch 3 of 3 runs, the history keeps 1-2."""
     run = shutil.copytree(FIXTURES / "interrupted", tmp_path / "interrupted")
-    cli("train", "trainer.epochs=3", "data.max_samples=300", f"hydra.run.dir={run}",
-        'model.layers=[{Conv2D: {filters: 4, kernel_size: 3, activation: relu}}, '
-        '{GlobalAveragePooling2D: {}}, {Dense: {units: "${model.num_classes}", activation: softmax}}]')
+    refused = cli("train", f"hydra.run.dir={run}", check=False)
+    assert refused.returncode == 2 and f"cnnkit train resume={run}" in refused.stderr
+    cli("train", f"resume={run}")
     assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()
+    assert [row["epoch"] for row in csv.DictReader((run / "history.csv").open())] == ["1", "2", "3"]
     assert OmegaConf.load(run / "config.yaml").schema_version == SCHEMA_VERSION

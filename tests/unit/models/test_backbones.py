@@ -5,7 +5,6 @@ import time
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from omegaconf import OmegaConf
 
 from cnnkit.errors import ConfigError, ModelSpecError
@@ -13,7 +12,7 @@ from cnnkit.models import backbones
 from cnnkit.models.backbones import BACKBONES
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.models.layers import PREPROCESSING_MODES, BackbonePreprocessing
-from cnnkit.training.finetune import fine_tune_plan, fit_in_phases
+from cnnkit.training.finetune import fine_tune_plan
 
 MODULE_OF_MODE = {  # a keras.applications module whose preprocess_input uses each mode
     "caffe": keras.applications.resnet50,
@@ -165,37 +164,6 @@ def test_fine_tune_plan_is_checked():
         fine_tune_plan(model_cfg(fine_tune={"unfreeze_from": "block_16_expand", "at_epoch": 3}), 3)
     with pytest.raises(ModelSpecError, match=r"`model.fine_tune.unfreeze_from`.*Did you mean"):
         build_model(model_cfg(fine_tune={"unfreeze_from": "block_16_expan", "at_epoch": 1}))
-
-
-def test_two_phase_fit_unfreezes_at_a_lower_learning_rate(tmp_path):
-    from cnnkit.training.callbacks import HistoryWriter
-
-    cfg = OmegaConf.create({
-        "model": model_cfg(name="VGG16",  # few layers: traces fast
-                           fine_tune={"unfreeze_from": "block5_conv1", "at_epoch": 1, "lr_factor": 0.1}),
-        "trainer": {"epochs": 2}, "optimizer": {"lr": 0.01},
-    })
-    model = build_model(cfg.model)
-    backbone = backbones.find_backbone(model)
-    compiled = []
-
-    def compile_fn(opt_cfg, epochs):
-        compiled.append((float(opt_cfg.lr), epochs))
-        model.compile(optimizer=keras.optimizers.Adam(float(opt_cfg.lr)),
-                      loss="sparse_categorical_crossentropy")
-
-    compile_fn(cfg.optimizer, 2)
-    x = np.random.default_rng(3).uniform(0, 1, (8, 32, 32, 1)).astype("float32")
-    history = fit_in_phases(model, cfg, compile_fn, tf.distribute.get_strategy(), x,
-                            y=np.arange(8) % 3, verbose=0,
-                            callbacks=[HistoryWriter(tmp_path / "history.csv")])
-    assert compiled == [(0.01, 2), (pytest.approx(0.001), 1)]
-    assert len(history.history["loss"]) == 2 and history.epoch == [1]
-    rows = (tmp_path / "history.csv").read_text().splitlines()[1:]  # one history for both phases
-    assert [row.split(",")[0] for row in rows] == ["1", "2"]
-    assert [float(row.split(",")[-1]) for row in rows] == pytest.approx([0.01, 0.001])
-    trainable = [layer.name for layer in backbone.layers if layer.trainable]
-    assert trainable == ["block5_conv1", "block5_conv2", "block5_conv3", "block5_pool"]
 
 
 def test_head_errors_name_model_head():
