@@ -51,6 +51,11 @@ common keys:
   model.input_shape=[32,32,1]  model.num_classes=10  seed=42  name=my_experiment
   hydra.run.dir=PATH         where the run directory goes (default outputs/<name>/<timestamp>)
 
+run directories:
+  resume=RUN_DIR|last        continue an interrupted run where it stopped (its own config)
+  allow_changes=[KEY,...]    with resume=: keys the overrides may change (e.g. trainer.epochs)
+  overwrite=true             train into a finished run's directory, clearing what it wrote
+
 Hydra features: -m / --multirun sweeps (optimizer.lr=1e-3,1e-4), --cfg job prints the composed
 config without training, --info, --hydra-help.
 """

@@ -25,7 +25,8 @@ def trained_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     run = work / "run"
     result = subprocess.run(
-        [*cnnkit_executable(), "train", "trainer.epochs=2", f"hydra.run.dir={run}"],
+        [*cnnkit_executable(), "train", "trainer.epochs=2", "trainer.evaluate_on=[test]",
+         f"hydra.run.dir={run}"],
         cwd=work, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -54,10 +55,13 @@ def test_evaluate_matches_keras_evaluate_on_the_same_split(trained_run, cli):
     from cnnkit.io.rundir import RunDir
     from cnnkit.tasks import get_task
 
-    run, _ = trained_run
+    run, train_stdout = trained_run
+    in_training = json.loads((run / "eval" / "test.json").read_text())  # trainer.evaluate_on
+    assert "Confusion matrix" in train_stdout
     result = cli("evaluate", f"run={run}", "data.split=test")
     assert "Confusion matrix" in result.stdout
     report = json.loads((run / "eval" / "test.json").read_text())
+    assert report == in_training  # the same report, without a second start-up
     assert report["split"] == "test" and report["num_samples"] == 270
     assert len(report["confusion_matrix"]) == 10 and set(report["per_class"]) == set(map(str, range(10)))
     run_dir = RunDir.open(run)
