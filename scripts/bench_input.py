@@ -57,7 +57,7 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     # The training step alone, on one batch held in memory, compiled as `cnnkit train` does.
     policy = build_policy(cfg.trainer)
     model = build_model(cfg.model)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, 100, 1), loss=task.loss(model),
+    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.trainer, 100, int(cfg.trainer.epochs)), loss=task.loss(model),
                   metrics=task.metrics(model), jit_compile=policy.jit_compile,
                   steps_per_execution=int(cfg.trainer.steps_per_execution))
     for _ in train:  # one whole epoch fills the cache: the timed epochs read from it

@@ -51,7 +51,7 @@ def run(cfg: Any, run_path: Path) -> dict[str, Any]:
 
     def compile_model(opt_cfg: Any, epochs: int) -> None:  # again when fine-tuning unfreezes
         model.compile(
-            optimizer=build_optimizer(opt_cfg, steps, epochs),
+            optimizer=build_optimizer(opt_cfg, cfg.trainer, steps, epochs),
             loss=task.loss(model),
             metrics=task.metrics(model),
             jit_compile=policy.jit_compile,
