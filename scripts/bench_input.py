@@ -38,11 +38,12 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     import keras
     import tensorflow as tf
 
+    from cnnkit.commands.common import complete_model_config
     from cnnkit.config.compose import compose
     from cnnkit.data.build import prepare_data
+    from cnnkit.data.pipeline import endless_epochs
     from cnnkit.models.build import build_model
     from cnnkit.tasks import get_task
-    from cnnkit.tasks.model_config import complete_model_config
     from cnnkit.training.compile import build_optimizer
     from cnnkit.training.strategy import build_policy
 
@@ -56,7 +57,7 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     # The training step alone, on one batch held in memory, compiled as `cnnkit train` does.
     policy = build_policy(cfg.trainer)
     model = build_model(cfg.model)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.trainer, 100, 1), loss=task.loss(model),
+    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.trainer, 100, int(cfg.trainer.epochs)), loss=task.loss(model),
                   metrics=task.metrics(model), jit_compile=policy.jit_compile,
                   steps_per_execution=int(cfg.trainer.steps_per_execution))
     for _ in train:  # one whole epoch fills the cache: the timed epochs read from it
@@ -75,7 +76,7 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
 
     # Alternate the two so that a slow spell of a shared machine hits both; report medians.
     # The pipeline is read as `cnnkit train` feeds it to fit: one endless iterator.
-    endless, _ = data.training_stream(task.target_fn())
+    endless, _ = endless_epochs(train)
     pipeline, training = [], []
     for _ in range(rounds):
         pipeline.append(images_per_second(endless, seconds))

@@ -18,6 +18,8 @@ def run(args: list[str]) -> dict[str, Any]:
     """Score the run's model with its task's metrics; writes eval/<split>.json and prints tables."""
     import keras
 
+    import cnnkit.training.lr_schedule  # noqa: F401  (registers the schedule a saved optimizer names)
+
     named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
     run_dir = RunDir.open(named["run"])
     cfg = validated(apply_overrides(run_dir.load_config(), overrides), saved=True)

@@ -43,6 +43,7 @@ def run(args: list[str]) -> dict[str, Any]:
     inputs, infos = load_inputs(source, preprocessing)
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
+    import cnnkit.training.lr_schedule  # noqa: F401  (registers the schedule a saved optimizer names)
     model = run_dir.load_model()
     outputs = task.predict_samples(model, inputs, preprocessing)
     output = Path(named["output"]).expanduser()

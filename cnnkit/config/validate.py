@@ -92,8 +92,11 @@ def _unknown_root_key(key: str, known: list[str], plain: dict[str, Any]) -> Conf
 
     if closest(key, known):
         return unknown_key_error("", key, known)
-    nested = [f"{group}.{name}" for group, values in plain.items() if isinstance(values, dict)
-              for name in values if closest(key, [str(name)])]
+    groups_of: dict[str, list[str]] = {}  # a group's key -> the groups that have it
+    for group, values in plain.items():
+        for name in values if isinstance(values, dict) else ():
+            groups_of.setdefault(str(name), []).append(str(group))
+    nested = [f"{group}.{name}" for name in closest(key, groups_of) for group in groups_of[name]]
     if nested:
         return ConfigError(f"`{key}` is not a top-level key. Did you mean: {', '.join(nested)}? "
                            f"Expected some of: {', '.join(known)}.")

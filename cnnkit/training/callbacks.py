@@ -264,8 +264,15 @@ class ValidateOnEma(keras.callbacks.Callback):
 
 
 def current_lr(model: Any) -> float:
-    optimizer = model.optimizer
+    """The learning rate of the last step taken (a schedule's value at that step, not at the
+    next one), so history.csv's `learning_rate` is the rate the epoch ended with."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     try:
+        rate = getattr(optimizer, "_learning_rate", None)
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+            # `_iterations` counts batches, as schedules see them (`iterations` counts updates)
+            step = max(int(keras.ops.convert_to_numpy(optimizer._iterations)) - 1, 0)
+            return float(keras.ops.convert_to_numpy(rate(step)))
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     except (TypeError, ValueError, AttributeError):
         return float("nan")

@@ -1,4 +1,8 @@
-"""Optimizers and learning-rate schedules, by registry name."""
+"""Optimizers by registry name (`optimizer.name`), with clipping, weight EMA and accumulation.
+
+The learning rate they get is `optimizer.schedule`'s (`cnnkit.training.schedules`); the keys of
+every schedule are in `OptimizerSchema`, so one group checks them all before TensorFlow loads.
+"""
 
 from __future__ import annotations
 
@@ -8,81 +12,91 @@ from typing import Any
 from cnnkit.config.check import setting
 from cnnkit.errors import ConfigError
 from cnnkit.registry import Registry
+from cnnkit.training.schedules import SCHEDULES, check_schedule
 
-#: A learning-rate schedule is `build(lr, warmup_steps, total_steps) -> float | schedule`.
-SCHEDULES: Registry[Any] = Registry("learning-rate schedule", "optimizer.schedule")
-
-
-@SCHEDULES.register("constant")
-def _constant(lr: float, warmup_steps: int, total_steps: int) -> Any:
-    return lr
-
-
-@SCHEDULES.register("cosine")
-def _cosine(lr: float, warmup_steps: int, total_steps: int) -> Any:
-    """Cosine decay to 0 over the run, after an optional linear warm-up from 0."""
-    import keras
-
-    if warmup_steps:
-        return keras.optimizers.schedules.CosineDecay(
-            0.0, total_steps, warmup_target=lr, warmup_steps=warmup_steps)
-    return keras.optimizers.schedules.CosineDecay(lr, total_steps)
+CLIP_KEYS = ("clipnorm", "global_clipnorm", "clipvalue")
 
 
 @dataclass
 class OptimizerSchema:
-    """conf/optimizer/*.yaml; every optimizer shares these keys."""
+    """conf/optimizer/*.yaml; every optimizer and schedule shares these keys."""
 
     name: str = "adam"
     lr: float = setting(1e-3, gt=0)
     weight_decay: float = setting(0.0, min=0)  # adam: > 0 switches to AdamW
-    clipnorm: float | None = setting(None, gt=0)
+    momentum: float = setting(0.9, min=0, lt=1)  # sgd, rmsprop
+    nesterov: bool = False  # sgd
+    clipnorm: float | None = setting(None, gt=0)  # at most one of the three clipping keys
+    global_clipnorm: float | None = setting(None, gt=0)
+    clipvalue: float | None = setting(None, gt=0)
     schedule: str = setting("constant", choices=SCHEDULES.list)
     warmup_epochs: int = setting(0, min=0)
-    momentum: float = setting(0.9, min=0, lt=1)
-    nesterov: bool = False
+    warmup_start_ratio: float = setting(0.0, min=0, lt=1)
+    gamma: float | None = setting(None, gt=0, lt=1)  # step, multistep (null: 0.1), exponential
+    step_epochs: int | None = setting(None, min=1)  # step
+    milestones: list[int] = setting(factory=list)  # multistep
+    min_lr_ratio: float = setting(0.0, min=0, lt=1)  # cosine, cosine_restarts
+    restart_epochs: int | None = setting(None, min=1)  # cosine_restarts
+    t_mul: float = setting(2.0, min=1)  # cosine_restarts
+    m_mul: float = setting(1.0, gt=0, max=1)  # cosine_restarts
+    pct_start: float = setting(0.3, gt=0, lt=1)  # onecycle
+    div_factor: float = setting(25.0, min=1)  # onecycle
+    final_div_factor: float = setting(1e4, min=1)  # onecycle
 
 
 def check_optimizer(values: dict[str, Any], config: dict[str, Any]) -> None:
-    """Combinations that would silently do something else than asked."""
+    """Combinations that Keras would refuse late, or that would silently do something else."""
     trainer = config.get("trainer") or {}
-    if values["warmup_epochs"] and values["schedule"] == "constant":
+    clips = [f"optimizer.{k}={values[k]}" for k in CLIP_KEYS if values[k] is not None]
+    if len(clips) > 1:
+        raise ConfigError(f"`{clips[0]}` and `{clips[1]}` both clip the gradients; Keras applies "
+                          "one kind. Set one of optimizer.clipnorm, optimizer.global_clipnorm, "
+                          "optimizer.clipvalue and leave the others null.")
+    patience = trainer.get("reduce_lr_patience")
+    if patience and values["schedule"] != "constant":
         raise ConfigError(
-            f"`optimizer.warmup_epochs={values['warmup_epochs']}` needs a schedule to warm up "
-            "into; with optimizer.schedule=constant it would be ignored. Set "
-            "optimizer.schedule=cosine or optimizer.warmup_epochs=0.")
-    if trainer.get("reduce_lr_patience") and values["schedule"] != "constant":
-        raise ConfigError(
-            f"`trainer.reduce_lr_patience={trainer['reduce_lr_patience']}` lowers the learning "
+            f"`trainer.reduce_lr_patience={patience}` lowers the learning "
             f"rate on a plateau, but optimizer.schedule={values['schedule']} already sets it every "
             "step. Use one: optimizer.schedule=constant, or trainer.reduce_lr_patience=0.")
-    epochs = trainer.get("epochs")
-    if epochs and values["warmup_epochs"] >= epochs:
+    if patience and values["warmup_epochs"]:
+        raise ConfigError(
+            f"`trainer.reduce_lr_patience={patience}` lowers the learning rate on a plateau, but "
+            f"optimizer.warmup_epochs={values['warmup_epochs']} sets it every step while warming "
+            "up. Use one: optimizer.warmup_epochs=0, or trainer.reduce_lr_patience=0.")
+    epochs = trainer.get("epochs") or 1
+    if values["warmup_epochs"] >= epochs:
         raise ConfigError(
             f"`optimizer.warmup_epochs` must be less than trainer.epochs ({epochs}). "
             f"Received: {values['warmup_epochs']}")
+    check_schedule(values, epochs)
 
 
-#: An optimizer is `build(opt_cfg, learning_rate) -> keras optimizer`.
+#: An optimizer is `build(opt_cfg, common) -> keras optimizer`; `common` holds the keyword
+#: arguments every Keras optimizer takes (learning rate, clipping, EMA, accumulation).
 OPTIMIZERS: Registry[Any] = Registry("optimizer", "optimizer.name")
 
 
-def build_learning_rate(opt_cfg: Any, steps_per_epoch: int, epochs: int) -> Any:
-    """A float or a Keras schedule (`optimizer.schedule`, with optional linear warm-up)."""
-    warmup = int(opt_cfg.warmup_epochs) * steps_per_epoch
-    total = max(1, epochs * steps_per_epoch - warmup)
-    return SCHEDULES.get(str(opt_cfg.schedule))(float(opt_cfg.lr), warmup, total)
-
-
 def build_optimizer(opt_cfg: Any, trainer_cfg: Any, steps_per_epoch: int, epochs: int) -> Any:
-    """The configured optimizer; `trainer.ema` and `trainer.accumulate_steps` act through it."""
-    common: dict[str, Any] = {"learning_rate": build_learning_rate(opt_cfg, steps_per_epoch, epochs)}
-    if trainer_cfg.get("ema"):
-        common.update(use_ema=True, ema_momentum=float(trainer_cfg.ema))
-    if int(trainer_cfg.get("accumulate_steps", 1)) > 1:
-        common["gradient_accumulation_steps"] = int(trainer_cfg.accumulate_steps)
-    if opt_cfg.clipnorm:
-        common["clipnorm"] = float(opt_cfg.clipnorm)
+    """The Keras optimizer that trains the last `epochs` epochs of the run.
+
+    `epochs` is `trainer.epochs`, or the epochs left when fine-tuning recompiles: the schedule
+    then continues at epoch `trainer.epochs - epochs` of the run instead of starting over, so a
+    milestone or the end of a cosine stays where the config puts it. `steps_per_epoch` counts
+    batches (Keras' schedules see batches, also under `trainer.accumulate_steps`).
+    `trainer.ema` keeps an average of the weights that replaces them when `fit` ends."""
+    from cnnkit.training.lr_schedule import build_learning_rate
+
+    run_epochs = int(trainer_cfg.get("epochs") or epochs)
+    common: dict[str, Any] = {"learning_rate": build_learning_rate(
+        opt_cfg, steps_per_epoch, max(run_epochs, epochs), start_epoch=max(0, run_epochs - epochs))}
+    common.update({k: float(opt_cfg[k]) for k in CLIP_KEYS if opt_cfg.get(k) is not None})
+    accumulate = int(trainer_cfg.get("accumulate_steps") or 1)
+    if accumulate > 1:
+        common["gradient_accumulation_steps"] = accumulate
+    if trainer_cfg.get("ema") is not None:
+        # Keras updates the average at every batch, also the ones that only accumulate, so the
+        # decay per batch is the root that gives `trainer.ema` per weight update.
+        common.update(use_ema=True, ema_momentum=float(trainer_cfg.ema) ** (1.0 / accumulate))
     return OPTIMIZERS.get(str(opt_cfg.name))(opt_cfg, common)
 
 
@@ -90,13 +104,16 @@ def _register(name: str) -> Any:
     return OPTIMIZERS.register(name, schema=OptimizerSchema, check=check_optimizer)
 
 
+def _decay(opt_cfg: Any) -> float | None:
+    return float(opt_cfg.weight_decay) or None
+
+
 @_register("adam")
 def _adam(opt_cfg: Any, common: dict[str, Any]) -> Any:
     import keras
 
-    decay = float(opt_cfg.weight_decay)
-    if decay:
-        return keras.optimizers.AdamW(weight_decay=decay, **common)
+    if _decay(opt_cfg):
+        return keras.optimizers.AdamW(weight_decay=_decay(opt_cfg), **common)
     return keras.optimizers.Adam(**common)
 
 
@@ -104,7 +121,7 @@ def _adam(opt_cfg: Any, common: dict[str, Any]) -> Any:
 def _adamw(opt_cfg: Any, common: dict[str, Any]) -> Any:
     import keras
 
-    return keras.optimizers.AdamW(weight_decay=float(opt_cfg.weight_decay) or 1e-4, **common)
+    return keras.optimizers.AdamW(weight_decay=float(opt_cfg.weight_decay), **common)
 
 
 @_register("sgd")
@@ -113,7 +130,7 @@ def _sgd(opt_cfg: Any, common: dict[str, Any]) -> Any:
 
     return keras.optimizers.SGD(momentum=float(opt_cfg.momentum),
                                 nesterov=bool(opt_cfg.get("nesterov", False)),
-                                weight_decay=float(opt_cfg.weight_decay) or None, **common)
+                                weight_decay=_decay(opt_cfg), **common)
 
 
 @_register("rmsprop")
@@ -121,4 +138,12 @@ def _rmsprop(opt_cfg: Any, common: dict[str, Any]) -> Any:
     import keras
 
     return keras.optimizers.RMSprop(momentum=float(opt_cfg.momentum),
-                                    weight_decay=float(opt_cfg.weight_decay) or None, **common)
+                                    weight_decay=_decay(opt_cfg), **common)
+
+
+@_register("lion")
+def _lion(opt_cfg: Any, common: dict[str, Any]) -> Any:
+    """Lion (Chen et al. 2023): sign updates; wants a ~10x smaller lr and larger decay than AdamW."""
+    import keras
+
+    return keras.optimizers.Lion(weight_decay=_decay(opt_cfg), **common)

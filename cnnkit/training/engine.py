@@ -161,6 +161,28 @@ class Engine:
                 steps_per_execution=int(cfg.trainer.steps_per_execution),
             )
 
+    def _compile_for_saving(self) -> None:
+        """model.keras loads with plain `keras.models.load_model` too: a learning-rate schedule
+        of cnnkit's own would need cnnkit imported, so the saved optimizer is the same optimizer
+        at its final learning rate, with fresh slots (resuming reads checkpoints/, not this)."""
+        import keras
+
+        optimizer = self.model.optimizer
+        inner = getattr(optimizer, "inner_optimizer", optimizer)  # mixed precision's wrapper
+        if not isinstance(inner.learning_rate, keras.optimizers.schedules.LearningRateSchedule) \
+                and not isinstance(getattr(inner, "_learning_rate", None),
+                                   keras.optimizers.schedules.LearningRateSchedule):
+            return
+        config = {**inner.get_config(), "learning_rate": cb.current_lr(self.model)}
+        plain = type(inner).from_config(config)
+        if inner is not optimizer:
+            plain = keras.optimizers.LossScaleOptimizer(plain)
+        with self.policy.strategy.scope():
+            self.model.compile(optimizer=plain, loss=self.task.loss(self.model),
+                               metrics=self.task.metrics(self.model),
+                               jit_compile=self.policy.jit_compile)
+            plain.build(self.model.trainable_variables)
+
     def fit(self) -> None:
         """Every phase's remaining epochs, unless the saved state says training had ended."""
         if self.state is not None and self.state.stopped:
@@ -198,6 +220,7 @@ class Engine:
         if self.cfg.trainer.restore_best and checkpoint.best_epoch is not None and best_path.is_file():
             self.model.set_weights(keras.models.load_model(best_path, compile=False).get_weights())
             chosen = next(i for i, r in enumerate(rows) if r["epoch"] == checkpoint.best_epoch + 1)
+        self._compile_for_saving()
         rundir.save_model(self.model, self.run_path / rundir.MODEL)
         metrics: dict[str, Any] = {k: float(v) for k, v in rows[chosen].items() if k != "epoch"}
         metrics.update(epoch=int(rows[chosen]["epoch"]), epochs_run=len(rows), monitor=self.monitor)

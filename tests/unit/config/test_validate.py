@@ -86,7 +86,8 @@ def test_defaults_of_the_schemas_are_filled_in() -> None:
 @pytest.mark.parametrize(("args", "pattern"), [
     (["task=segmentation"], r"`task=segmentation` learns from masks, but the data give class labels"),
     (["data=volumes", "task=segmentation", "model=default"], r"2D network.*3D volumes.*unet3d"),
-    (["optimizer.warmup_epochs=2"], r"`optimizer\.warmup_epochs=2` needs a schedule"),
+    (["optimizer.schedule=multistep", "optimizer.milestones=[5,2]"],
+     r"`optimizer\.milestones` must be increasing.*Received: \[5, 2\]"),
     (["optimizer=sgd", "trainer.reduce_lr_patience=3"], r"reduce_lr_patience=3.*schedule=cosine"),
     (["data.val_fraction=1.5"], r"`data\.val_fraction` must be less than 1. Received: 1\.5"),
     (["model.layers=[{Conv2D: {filters: 3, padding: smae}}]"], r"`model\.layers\[0\]\.Conv2D\.padding`.*Did you mean: same"),
