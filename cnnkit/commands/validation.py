@@ -24,6 +24,7 @@ def validated(cfg: Any, uses_data: bool = True, saved: bool = False) -> Any:
     from cnnkit.tasks import TASKS, load_task_modules
     from cnnkit.tasks.compat import DATA_RULES, RULES
     from cnnkit.training.compile import OPTIMIZERS
+    from cnnkit.training.loggers import check_logger
     from cnnkit.training.rules import check_trainer
     from cnnkit.training.strategy import check_cluster
 
@@ -39,4 +40,6 @@ def validated(cfg: Any, uses_data: bool = True, saved: bool = False) -> Any:
         Group("logger", schema=LoggerSchema),
     ]
     rules = [rule for rule in RULES if uses_data or rule not in DATA_RULES]
-    return validate_config(cfg, groups, RootSchema, rules=(*rules, check_cluster, check_trainer))
+    # a saved run's logger matters only to train: evaluate/predict work without MLflow
+    rules += [check_cluster, check_trainer] + ([] if saved else [check_logger])
+    return validate_config(cfg, groups, RootSchema, rules=rules)

@@ -33,6 +33,7 @@ class TrainerSchema:
     reduce_lr_patience: int = setting(0, min=0)
     reduce_lr_factor: float = setting(0.5, gt=0, lt=1)
     tensorboard: bool = False
+    tensorboard_histograms: int = setting(0, min=0)  # weight histograms every N epochs; 0: off
     ema: float | None = setting(None, gt=0, lt=1)
     accumulate_steps: int = setting(1, min=1)
     max_time: str | int | None = None  # "2h", "90m", "1h30m", seconds
@@ -47,8 +48,10 @@ class LoggerSchema:
     """conf/logger/*.yaml: where metrics go besides history.csv (and TensorBoard)."""
 
     name: Literal["none", "mlflow"] = "none"
-    tracking_uri: str | None = None  # mlflow: null -> a local file store beside the runs
+    # mlflow: null -> $MLFLOW_TRACKING_URI, else a local SQLite store beside the run dirs
+    tracking_uri: str | None = None
     experiment: str | None = None  # mlflow: null -> the run's `name`
+    log_model: bool = True  # mlflow: false leaves model.keras out of the artefacts
 
 
 @dataclass

@@ -28,7 +28,9 @@ class SourceData:
     class_names: list[str] | None = None
     value_max: float = 1.0  # raw value that maps to 1.0 (16 for digits, 255 for 8-bit images)
     # Per-source extras: "description"; "skipped" (unreadable files left out); for nifti,
-    # "volumes": split -> [{path, affine, spacing, shape}] to write predictions back.
+    # "volumes": split -> [{path, affine, spacing, shape}] to write predictions back; for file
+    # sources, "read_files": every file read (data/fingerprint.py); for tfds, "tfds": what
+    # names the prepared dataset (name, version, splits, data_dir).
     meta: dict[str, Any] = field(default_factory=dict)
 
     def split(self, name: str) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.config.check import setting
+from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import load_labelled_files
 from cnnkit.data.sources import (
     SOURCES,
@@ -160,4 +161,5 @@ def load_csv_source(data_cfg: Any) -> SourceData:
         class_names = mask_class_names(splits, cfg.classes, kept)
     return SourceData(splits=splits, class_names=class_names, value_max=value_max,
                       meta={"description": f"CSV table {path}", "skipped": skipped,
-                            "files": kept})
+                            "files": kept,
+                            "read_files": files_read(carved, segmentation, extra=[path])})

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images, load_labelled_files
 from cnnkit.data.sources import (
     SOURCES,
@@ -159,5 +160,5 @@ def load_folder_source(data_cfg: Any) -> SourceData:
         class_names = mask_class_names(splits, cfg.classes, files)
     return SourceData(splits=splits, class_names=class_names, value_max=value_max,
                       meta={"description": f"image folder {root}", "skipped": skipped,
-                            "files": files,
+                            "files": files, "read_files": files_read(carved, segmentation),
                             "layout": "segmentation" if segmentation else "classification"})

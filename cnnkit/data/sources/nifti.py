@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import BadImage, binary_to_index, decode_all
 from cnnkit.data.sources import (
     SOURCES,
@@ -141,6 +142,12 @@ def _stack(volumes: list[np.ndarray], paths: list[Path]) -> np.ndarray:
     return np.stack(volumes)
 
 
+def labels_table(cfg: NiftiSchema, root: Path) -> Path:
+    """The CSV of labels `data.labels` names (relative to `data.path` unless absolute)."""
+    table = Path(str(cfg.labels)).expanduser()
+    return table if table.is_absolute() else root / table
+
+
 def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any, list[str] | None]:
     """Volumes of one split folder with their targets: mask files or labels from the CSV."""
     images = list_volumes(folder / cfg.images_dir)
@@ -154,8 +161,7 @@ def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any,
             raise DataError(f"Volume {missing[0]} has no mask in {folder / cfg.masks_dir} "
                             "(matched by file name), and `data.labels` names no CSV of labels.")
         return images, [masks[volume_stem(p)] for p in images], None
-    table = Path(cfg.labels).expanduser()
-    table = table if table.is_absolute() else root / table
+    table = labels_table(cfg, root)
     header, rows = read_table(table)
     column = table_column(header, cfg.path_column, "data.path_column", table)
     targets, class_names = table_targets(rows, cfg, header, table)
@@ -214,6 +220,8 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
     if segmentation:
         class_names = mask_class_names(
             splits, cfg.classes, {n: [Path(i["path"]) for i in v] for n, v in volumes_meta.items()})
+    tables = [labels_table(cfg, root)] if cfg.labels else []
     return SourceData(splits=splits, class_names=class_names, value_max=1.0,
                       meta={"description": f"NIfTI volumes {root}", "skipped": skipped,
-                            "volumes": volumes_meta})
+                            "volumes": volumes_meta,
+                            "read_files": files_read(carved, segmentation, extra=tables)})

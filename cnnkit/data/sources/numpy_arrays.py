@@ -140,4 +140,6 @@ def load_numpy_source(data_cfg: Any) -> SourceData:
                             f"`data.classes` ({', '.join(class_names)}).")
     return SourceData(splits=splits, class_names=class_names,
                       value_max=value_max_of(x_train, cfg.value_max),
-                      meta={"description": f"NumPy arrays {path}"})
+                      meta={"description": f"NumPy arrays {path}",
+                            "read_files": [store[n] for n in dict.fromkeys(keys.values())
+                                           if n in available] if path.is_dir() else [path]})

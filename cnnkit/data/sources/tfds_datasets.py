@@ -158,4 +158,10 @@ def load_tfds_source(data_cfg: Any) -> SourceData:
     dtype = np.dtype(getattr(features[image_key], "np_dtype", "float32")).name
     value_max = {"uint8": 255.0, "uint16": 65535.0}.get(dtype, 1.0)
     return SourceData(splits=splits, class_names=class_names, value_max=value_max,
-                      meta={"description": f"tfds {builder.info.full_name}"})
+                      meta={"description": f"tfds {builder.info.full_name}",
+                            "tfds": {"name": cfg.name.partition(":")[0],
+                                     "version": str(builder.info.version),
+                                     "splits": {n: s for n, s in cfg.splits.items() if s},
+                                     "data_dir": str(data_dir)},
+                            "read_files": [p for p in Path(builder.data_dir).rglob("*")
+                                           if p.is_file()]})
