@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.data.build import PreparedData, prepare_data
+from cnnkit.data.fingerprint import fingerprint
 from cnnkit.errors import CnnkitError, ConfigError
-from cnnkit.io import rundir
+from cnnkit.io import manifest, rundir
 from cnnkit.io.evaluation import evaluate_split
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
@@ -23,6 +24,7 @@ from cnnkit.training import callbacks as cb
 from cnnkit.training.compile import build_optimizer
 from cnnkit.training.finetune import Phase, training_phases, unfreeze
 from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
+from cnnkit.training.loggers import build_loggers, finish_loggers
 from cnnkit.training.rules import duration_seconds
 from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import DevicePolicy, build_policy
@@ -81,13 +83,21 @@ def _monitor(cfg: Any, has_val: bool) -> str:
 def train(cfg: Any, run_path: Path, out: Any, resume: bool = False,
           loggers: list[Any] = ()) -> dict[str, Any]:
     """Train (or, with `resume`, continue) the configured run in `run_path`; returns the
-    metrics of the chosen epoch (also written to metrics.json)."""
-    engine = Engine(cfg, Path(run_path), out, resume, list(loggers))
+    metrics of the chosen epoch (also written to metrics.json). `loggers`: more callbacks
+    beside the configured TensorBoard/MLflow ones."""
+    run_path = Path(run_path)
+    logging = build_loggers(run_path, cfg, resume=resume)
+    engine = Engine(cfg, run_path, out, resume, [*logging, *loggers])
+    status = "failed"
     try:
         with interrupts_as_keyboard_interrupt():
             engine.prepare()
             engine.fit()
+        metrics = engine.finish()
+        status = "completed"
+        return metrics
     except KeyboardInterrupt as interrupt:
+        status = "interrupted"
         saved = read_state(run_path)
         if saved is None:
             raise TrainingInterrupted("interrupted before the first epoch ended: nothing to "
@@ -95,7 +105,9 @@ def train(cfg: Any, run_path: Path, out: Any, resume: bool = False,
         raise TrainingInterrupted(
             f"interrupted after {saved.epoch} of {int(cfg.trainer.epochs)} epochs, all saved in "
             f"{run_path}. Continue with: cnnkit train resume={run_path}") from interrupt
-    return engine.finish()
+    finally:
+        manifest.finish(run_path, status)  # before the loggers upload it
+        finish_loggers(logging, status)
 
 
 @dataclass
@@ -131,6 +143,8 @@ class Engine:
             self.out.print(f"  {note}")
         self.data: PreparedData = prepare_data(cfg, self.task.target_kind,
                                                input_shape=cfg.model.get("input_shape"))
+        manifest.write_manifest(self.run_path, cfg, self.policy.describe(),
+                                fingerprint(self.data.source))
         prep = self.data.preprocessing
         complete_model_config(cfg, self.task, prep.target_shape, prep.class_names)
         self.task.fit(self.data)  # e.g. regression target statistics, before the pipelines
