@@ -14,7 +14,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from cnnkit.training.schedules import SCHEDULES, Run
+from cnnkit.training.schedules import SCHEDULES, Run, run_defaults
 
 
 @keras.saving.register_keras_serializable(package="cnnkit")
@@ -61,7 +61,9 @@ def build_learning_rate(opt_cfg: Any, steps_per_epoch: int, epochs: int, start_e
     if name == "constant" and not warmup:
         return float(opt_cfg.lr)
     keys = SCHEDULES.get(name).keys
-    params = {k: _plain(opt_cfg.get(k)) for k in keys}
+    given = {k: _plain(opt_cfg.get(k)) for k in (*keys, "schedule", "warmup_epochs")}
+    filled = run_defaults(given, int(epochs))
+    params = {k: filled[k] for k in keys}
     return EpochSchedule(name, float(opt_cfg.lr), max(1, int(steps_per_epoch)), int(epochs),
                          params=params, warmup_epochs=warmup,
                          warmup_start_ratio=float(opt_cfg.get("warmup_start_ratio") or 0.0),

@@ -154,24 +154,35 @@ def _onecycle(step: Any, run: Run, params: dict[str, Any]) -> Any:
     return ops.where(step <= peak_step, up, down)
 
 
-#: The keys a schedule cannot run without, and what to set them to.
-REQUIRED = {"step": ("step_epochs", "the epochs between drops"),
-            "multistep": ("milestones", "the epochs where it drops, e.g. [3, 6]"),
-            "exponential": ("gamma", "the factor per epoch, e.g. 0.95"),
-            "cosine_restarts": ("restart_epochs", "the epochs of the first cosine period")}
+def run_defaults(values: dict[str, Any], epochs: int) -> dict[str, Any]:
+    """`values` with the chosen schedule's unset keys derived from the run's length, so
+    `optimizer.schedule=step` alone does something sensible: step every third of the epochs
+    after warm-up, multistep at 50% and 75% of them, exponential down to 1% of the rate at the
+    end, cosine_restarts' first period a quarter of them."""
+    name, warmup = values.get("schedule"), int(values.get("warmup_epochs") or 0)
+    span = max(1, epochs - warmup)
+    filled = dict(values)
+    if name == "step" and filled.get("step_epochs") is None:
+        filled["step_epochs"] = max(1, span // 3)
+    if name == "multistep" and not filled.get("milestones"):
+        filled["milestones"] = sorted({warmup + round(span * f) for f in (0.5, 0.75)
+                                       if warmup < warmup + round(span * f) < epochs}) or [warmup + 1]
+    if name == "exponential" and filled.get("gamma") is None:
+        filled["gamma"] = 0.01 ** (1.0 / span)
+    if name == "cosine_restarts" and filled.get("restart_epochs") is None:
+        filled["restart_epochs"] = max(1, span // 4)
+    return filled
 
 
 def check_schedule(values: dict[str, Any], epochs: int) -> None:
-    """The keys the chosen schedule reads, against each other and the run's `epochs`."""
+    """The keys the chosen schedule reads, against each other and the run's `epochs` (keys
+    left unset get `run_defaults`, which always fit)."""
     name, warmup = values["schedule"], values["warmup_epochs"]
-    key, what = REQUIRED.get(name, ("", ""))
-    if key and values[key] in (None, []):
-        raise ConfigError(f"`optimizer.{key}` is required by optimizer.schedule={name}: {what} "
-                          f"(the run has trainer.epochs={epochs}).")
     if values["milestones"]:  # checked whatever the schedule: a typo there is still a typo
         _check_milestones(values["milestones"], warmup, epochs)
     for key in ("step_epochs", "restart_epochs"):
-        if key in SCHEDULES.get(name).keys and not warmup < values[key] < epochs:
+        if (key in SCHEDULES.get(name).keys and values[key] is not None
+                and not warmup < values[key] < epochs):
             raise ConfigError(
                 f"`optimizer.{key}` must be more than optimizer.warmup_epochs ({warmup}) and less "
                 f"than trainer.epochs ({epochs}), so optimizer.schedule={name} changes the rate "

@@ -71,12 +71,8 @@ def test_ema_and_accumulation_reach_the_keras_optimizer() -> None:
     ({"schedule": "multistep", "milestones": [3, 10]}, {}, r"before trainer\.epochs \(10\)"),
     ({"schedule": "multistep", "milestones": [2, 5], "warmup_epochs": 2}, {},
      r"after optimizer\.warmup_epochs \(2\)"),
-    ({"schedule": "multistep"}, {}, r"`optimizer\.milestones` is required by optimizer\.schedule=multistep"),
-    ({"schedule": "step"}, {}, r"`optimizer\.step_epochs` is required"),
     ({"schedule": "step", "step_epochs": 4}, {"epochs": 4}, r"less than trainer\.epochs \(4\)"),
-    ({"schedule": "exponential"}, {}, r"`optimizer\.gamma` is required.*factor per epoch"),
     ({"schedule": "exponential", "gamma": 1.5}, {}, r"`optimizer\.gamma` must be less than 1"),
-    ({"schedule": "cosine_restarts"}, {}, r"`optimizer\.restart_epochs` is required"),
     ({"schedule": "cosine_restarts", "restart_epochs": 3, "t_mul": 0.5}, {},
      r"`optimizer\.t_mul` must be at least 1"),
     ({"schedule": "onecycle", "pct_start": 1}, {}, r"`optimizer\.pct_start` must be less than 1"),
@@ -89,6 +85,20 @@ def test_mistakes_are_refused_in_one_line_before_tensorflow_runs(optimizer, trai
     with pytest.raises(ConfigError, match=pattern) as error:
         configured(optimizer, trainer)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("schedule", "rates"), [
+    # 10 epochs of 5 steps, lr 1e-3, keys unset: derived from the run's length
+    ("step", {0: 1e-3, 14: 1e-3, 15: 1e-4, 30: 1e-5}),  # every 3 epochs, x0.1
+    ("multistep", {0: 1e-3, 24: 1e-3, 25: 1e-4, 40: 1e-5}),  # at epochs 5 and 8
+    ("exponential", {0: 1e-3, 25: 1e-4, 50: 1e-5}),  # down to 1% at the end
+    ("cosine_restarts", {0: 1e-3, 5: 5e-4, 10: 1e-3}),  # first period 2 epochs, then a restart
+])
+def test_schedules_run_with_defaults_from_the_run_length(schedule, rates) -> None:
+    opt_cfg, trainer = configured({"schedule": schedule})
+    rate = build_optimizer(opt_cfg, trainer, 5, 10)._learning_rate
+    for step, expected in rates.items():
+        assert float(rate(step)) == pytest.approx(expected, rel=1e-4, abs=1e-9), (schedule, step)
 
 
 def test_warm_up_with_a_constant_rate_is_accepted() -> None:
