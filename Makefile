@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_RUN ?= outputs/demo
+# extras installed into a new .venv: `make test EXTRAS=dev,optuna` also runs the Optuna sweep
+# tests (skipped without it; CI sets dev,optuna,joblib)
+EXTRAS ?= dev
 
 .PHONY: help install demo test test-fast test-full lint bench clean
 
@@ -16,7 +19,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -e ".[dev]"
+	$(BIN)/python -m pip install -qq -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install cnnkit with its dev tools

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import quiet_tensorflow, report_error, wants_debug
+from cnnkit.commands import sweeps
+from cnnkit.commands.common import quiet_tensorflow, wants_debug
 from cnnkit.commands.rundirs import (
     TrainOptions,
     changed_keys,
@@ -22,7 +23,7 @@ from cnnkit.commands.rundirs import (
 )
 from cnnkit.commands.validation import validated
 from cnnkit.config.compose import CONFIG_MODULE, hydra_errors, translate_overrides
-from cnnkit.errors import CnnkitError, RunDirError
+from cnnkit.errors import RunDirError
 from cnnkit.io import rundir
 from cnnkit.io.rundir import RunDir
 from cnnkit.training.state import read_state
@@ -57,7 +58,7 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
     for index, override in enumerate(parsed):
         if override.is_sweep_override():
             prefix = override.get_key_element()
-            values = [f"{prefix}={v}" for v in override.sweep_string_iterator()]
+            values = [f"{prefix}={v}" for v in sweeps.sweep_values(override)]
             first.append(values[0])
             choices.append((index, values))
         else:
@@ -69,21 +70,33 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
     return variants
 
 
-def precheck(overrides: list[str]) -> Path:
-    """Compose and validate what Hydra will run, raising ConfigError before it starts; returns
-    the run directory a single run would write."""
+def _composed(overrides: list[str]) -> tuple[Any, Any, Path]:
+    """The job config Hydra will compose for `overrides`, its `hydra.sweeper` node, and the run
+    directory a single run would write."""
     from hydra import compose, initialize_config_module
     from omegaconf import open_dict
 
-    run_dir = None
-    for variant in sweep_variants(plain_overrides(overrides)):
-        with hydra_errors(variant), initialize_config_module(
-                config_module=CONFIG_MODULE, version_base="1.3"):
-            cfg = compose(config_name="train", overrides=variant, return_hydra_config=True)
-        run_dir = run_dir or Path(str(cfg.hydra.run.dir))
-        with open_dict(cfg):
-            del cfg["hydra"]
-        validated(cfg)
+    with hydra_errors(overrides), initialize_config_module(
+            config_module=CONFIG_MODULE, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    sweeper, run_dir = cfg.hydra.sweeper, Path(str(cfg.hydra.run.dir))
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, sweeper, run_dir
+
+
+def precheck(overrides: list[str], debug: bool = False) -> Path:
+    """Compose and validate what Hydra will run (each value of a sweep, both ends of an Optuna
+    search interval), raising ConfigError before it starts; returns the run directory a single
+    run would write."""
+    plain = plain_overrides(overrides)
+    variants = sweep_variants(plain)
+    cfg, sweeper, run_dir = _composed(variants[0])
+    sweeps.check_sweep(sweeper, cfg, overrides, debug)
+    validated(cfg)
+    space = translate_overrides(sweeps.search_space(sweeper))
+    for variant in sweep_variants([*space, *plain]) if space else variants[1:]:
+        validated(_composed(variant)[0])
     return run_dir
 
 
@@ -96,13 +109,13 @@ def launch_train(args: list[str]) -> None:
     if options.resume:
         return resume_train(options, args, debug)
     overrides = translate_overrides(args)
-    run_dir = precheck(overrides)
+    run_dir = precheck(overrides, debug)
     multirun = any(a in ("-m", "--multirun") for a in overrides)
     if not multirun:
         check_target(run_dir, options.overwrite)
 
     @hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")
-    def _train_job(cfg: Any) -> Any:
+    def _train_job(cfg: Any) -> float | None:  # the sweeper's objective: the monitor's value
         run_path = Path(HydraConfig.get().runtime.output_dir)
         if options.overwrite:
             rundir.clear_run(run_path)
@@ -157,10 +170,11 @@ def _guarded(config: Any, run_path: Path, debug: bool, resume: bool = False) -> 
         quiet_tensorflow(debug)
         from cnnkit.commands.train import run
 
-        return run(cfg, run_path, resume=resume)
+        run(cfg, run_path, resume=resume)
+        return sweeps.objective(run_path)  # what a sweeper optimises
     except BaseException as error:
         if fresh and read_state(run_path) is None:
             shutil.rmtree(run_path, ignore_errors=True)
-        if isinstance(error, CnnkitError) and not debug:
-            sys.exit(report_error("train", error))
+        if isinstance(error, Exception):  # a run stops; a trial of a sweep is recorded as failed
+            return sweeps.trial_failed(run_path, error, debug)
         raise

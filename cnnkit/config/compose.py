@@ -31,6 +31,11 @@ GROUPS = ("data", "model", "task", "augment", "optimizer", "trainer", "logger", 
 #: a key whose value names a preset of a group: `data.source=folder` means `data=folder`
 SELECTORS = {"data": "source", "task": "name", "optimizer": "name", "model": "kind",
              "logger": "name"}
+#: Hydra plugin presets that an optional extra of cnnkit installs: preset -> (plugin, extra)
+PLUGIN_EXTRAS = {"hydra/sweeper/optuna": ("hydra-optuna-sweeper", "optuna"),
+                 "hydra/launcher/joblib": ("hydra-joblib-launcher", "joblib"),
+                 "hydra/launcher/submitit_slurm": ("hydra-submitit-launcher", "submitit"),
+                 "hydra/launcher/submitit_local": ("hydra-submitit-launcher", "submitit")}
 _OVERRIDE = re.compile(r"^(?P<prefix>[+~]*)(?P<key>[\w.\-/@\[\]]+)=(?P<value>.*)$", re.S)
 
 
@@ -130,7 +135,7 @@ def translate_overrides(args: list[str]) -> list[str]:
 
 
 def _key_override(key: str, value: str, arg: str) -> str:
-    if key in GROUPS or key.startswith("hydra.") or key == "hydra":
+    if key in GROUPS or key.startswith(("hydra.", "hydra/")) or key == "hydra":
         return arg
     group, _, rest = key.partition(".")
     if SELECTORS.get(group) == rest and (preset := _preset_for(group, value)):
@@ -188,6 +193,10 @@ def _missing_option(exc: Any, args: list[str]) -> ConfigError:
     """`model=resnet` -> did you mean resnet18, resnet34, resnet50, and the presets."""
     missing = str(getattr(exc, "missing_cfg_file", "") or "")
     group, _, option = missing.rpartition("/")
+    if missing in PLUGIN_EXTRAS:
+        plugin, extra = PLUGIN_EXTRAS[missing]
+        return ConfigError(f"`{group}={option}` needs the Hydra plugin {plugin}, which is not "
+                           f'installed. Install it with: pip install "cnnkit[{extra}]"')
     options = [str(o) for o in getattr(exc, "options", None) or []]
     if not group or not options:
         return ConfigError(_first_line(exc))

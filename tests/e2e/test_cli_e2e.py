@@ -138,7 +138,18 @@ def test_debug_true_shows_the_traceback(cli):
 def test_multirun_and_cfg_job(cli, tmp_path):
     shown = cli("train", "--cfg", "job", "model=lenet5")
     assert "name: lenet5" in shown.stdout and "epochs:" in shown.stdout
-    cli("train", "-m", "trainer.epochs=1", "data.max_samples=200", "optimizer.lr=0.01,0.001",
-        f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    swept = cli("train", "-m", "trainer.epochs=1", "data.max_samples=200",
+                "optimizer.lr=0.01,0.001", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1"]
     assert (tmp_path / "sweep" / "1" / "model.keras").is_file()
+    trials = read_csv(tmp_path / "sweep" / "trials.csv")  # the table at the end, as CSV
+    assert [(t["trial"], t["status"], t["optimizer.lr"]) for t in trials] == [
+        ("0", "ok", "0.01"), ("1", "ok", "0.001")]
+    for t in trials:
+        metrics = json.loads((tmp_path / "sweep" / t["trial"] / "metrics.json").read_text())
+        assert float(t["val_loss"]) == metrics["val_loss"]
+    best = min(trials, key=lambda t: float(t["val_loss"]))
+    assert [t["best"] for t in trials] == ["1" if t is best else "0" for t in trials]
+    assert "Sweep: 2 trials (best by val_loss, min)" in swept.stdout
+    assert f"best: trial {best['trial']} (val_loss {float(best['val_loss']):.4f}) " \
+           f"optimizer.lr={best['optimizer.lr']}" in swept.stdout

@@ -80,3 +80,21 @@ def test_schema_rejects_wrong_types_and_ranges():
 def test_presets_ship_with_the_package():
     assert {"default", "lenet5"} <= set(preset_names("model"))
     assert {"digits", "shapes"} <= set(preset_names("data"))
+
+
+@pytest.mark.parametrize(("missing", "extra"), [("hydra/sweeper/optuna", "optuna"),
+                                                ("hydra/launcher/joblib", "joblib"),
+                                                ("hydra/launcher/submitit_slurm", "submitit")])
+def test_a_plugin_preset_without_its_extra_names_the_pip_command(missing, extra):
+    """What Hydra raises when the plugin is not installed becomes one line with the install."""
+    from hydra.errors import MissingConfigException
+
+    from cnnkit.config.compose import hydra_errors
+
+    with pytest.raises(ConfigError) as caught, hydra_errors(["hparams_search=optuna"]):
+        raise MissingConfigException(f"Could not find '{missing}'", missing_cfg_file=missing,
+                                     options=["basic"])
+    group, _, option = missing.rpartition("/")
+    assert str(caught.value).startswith(f"`{group}={option}` needs the Hydra plugin ")
+    assert str(caught.value).endswith(f'pip install "cnnkit[{extra}]"')
+    assert "\n" not in str(caught.value)
