@@ -85,14 +85,14 @@ def _composed(overrides: list[str]) -> tuple[Any, Any, Path]:
     return cfg, sweeper, run_dir
 
 
-def precheck(overrides: list[str], debug: bool = False) -> Path:
+def precheck(overrides: list[str]) -> Path:
     """Compose and validate what Hydra will run (each value of a sweep, both ends of an Optuna
     search interval), raising ConfigError before it starts; returns the run directory a single
     run would write."""
     plain = plain_overrides(overrides)
     variants = sweep_variants(plain)
     cfg, sweeper, run_dir = _composed(variants[0])
-    sweeps.check_sweep(sweeper, cfg, overrides, debug)
+    sweeps.check_sweep(sweeper, cfg, overrides)
     validated(cfg)
     space = translate_overrides(sweeps.search_space(sweeper))
     for variant in sweep_variants([*space, *plain]) if space else variants[1:]:
@@ -109,7 +109,7 @@ def launch_train(args: list[str]) -> None:
     if options.resume:
         return resume_train(options, args, debug)
     overrides = translate_overrides(args)
-    run_dir = precheck(overrides, debug)
+    run_dir = precheck(overrides)
     multirun = any(a in ("-m", "--multirun") for a in overrides)
     if not multirun:
         check_target(run_dir, options.overwrite)

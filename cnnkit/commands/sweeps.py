@@ -69,14 +69,9 @@ def sweep_values(override: Any) -> list[str]:
     return list(override.sweep_string_iterator())
 
 
-def improves(monitor: str, mode: str, debug: bool = False) -> str:
+def improves(monitor: str, mode: str) -> str:
     """`min` or `max`: how `monitor` improves (trainer.monitor_mode; auto: by its name)."""
-    if mode != "auto":
-        return mode
-    from cnnkit.commands.common import quiet_tensorflow
-
-    quiet_tensorflow(debug)  # monitor_mode's module imports Keras, whose start-up is noisy
-    from cnnkit.training.callbacks import monitor_mode
+    from cnnkit.training.rules import monitor_mode  # no Keras: the table's process stays light
 
     return monitor_mode(monitor, mode)
 
@@ -93,7 +88,7 @@ def search_space(sweeper: Any) -> list[str]:
     return [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
 
 
-def check_sweep(sweeper: Any, cfg: Any, args: list[str], debug: bool = False) -> None:
+def check_sweep(sweeper: Any, cfg: Any, args: list[str]) -> None:
     """What the Optuna sweeper would otherwise get wrong, or fail on with a traceback: it is
     ignored without -m (one silent run with the config's own values), needs n_trials >= 1, and
     must minimise a monitor that improves downwards (val_loss), maximise one that improves
@@ -112,7 +107,7 @@ def check_sweep(sweeper: Any, cfg: Any, args: list[str], debug: bool = False) ->
     if not isinstance(direction, str):
         return  # several objectives: nothing to compare with one monitor
     monitor = str(cfg.trainer.monitor)
-    wanted = "minimize" if improves(monitor, str(cfg.trainer.monitor_mode), debug) == "min" \
+    wanted = "minimize" if improves(monitor, str(cfg.trainer.monitor_mode)) == "min" \
         else "maximize"
     if direction.lower() != wanted:
         raise ConfigError(

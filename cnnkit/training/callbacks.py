@@ -20,14 +20,6 @@ from cnnkit.io import rundir
 from cnnkit.training.interrupts import held_back
 from cnnkit.training.state import TrainingState, save_state
 
-ACCURACY_LIKE = ("acc", "auc", "dice", "iou", "psnr", "ssim", "r2", "f1", "precision", "recall")
-
-
-def monitor_mode(monitor: str, mode: str) -> str:
-    if mode != "auto":
-        return mode
-    return "max" if any(k in monitor for k in ACCURACY_LIKE) else "min"
-
 
 class Resumable(keras.callbacks.Callback):
     """A callback with memory across epochs, saved with the run's state every epoch."""

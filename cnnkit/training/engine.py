@@ -25,7 +25,7 @@ from cnnkit.training.compile import build_optimizer
 from cnnkit.training.finetune import Phase, training_phases, unfreeze
 from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
 from cnnkit.training.loggers import build_loggers, finish_loggers
-from cnnkit.training.rules import duration_seconds
+from cnnkit.training.rules import duration_seconds, monitor_mode
 from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import DevicePolicy, build_policy
 
@@ -49,7 +49,7 @@ def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = (
     """The run's callbacks, in the order their decisions depend on one another; `extra` (loggers)
     see each epoch's logs after the checkpoint and before the state is saved."""
     trainer = cfg.trainer
-    mode = cb.monitor_mode(monitor, str(trainer.monitor_mode))
+    mode = monitor_mode(monitor, str(trainer.monitor_mode))
     history = cb.HistoryWriter(run_path / rundir.HISTORY)
     checkpoint = cb.BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
     watched = {"trainer.monitor": monitor}
@@ -61,7 +61,7 @@ def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = (
         stop_on = str(trainer.get("early_stopping_monitor") or monitor)
         watched["trainer.early_stopping_monitor"] = stop_on
         callbacks.append(cb.EarlyStop(
-            stop_on, cb.monitor_mode(stop_on, str(trainer.monitor_mode)),
+            stop_on, monitor_mode(stop_on, str(trainer.monitor_mode)),
             int(trainer.early_stopping_patience), float(trainer.get("early_stopping_min_delta", 0))))
     if trainer.reduce_lr_patience > 0:
         callbacks.append(cb.Plateau(monitor, mode, int(trainer.reduce_lr_patience),

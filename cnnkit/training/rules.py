@@ -12,6 +12,16 @@ DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\
                       r"(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
 
 
+ACCURACY_LIKE = ("acc", "auc", "dice", "iou", "psnr", "ssim", "r2", "f1", "precision", "recall")
+
+
+def monitor_mode(monitor: str, mode: str) -> str:
+    """`min` or `max`: how `monitor` improves (`trainer.monitor_mode`; auto: by its name)."""
+    if mode != "auto":
+        return mode
+    return "max" if any(k in monitor for k in ACCURACY_LIKE) else "min"
+
+
 def duration_seconds(value: Any, key: str) -> float:
     """`2h`, `90m`, `1h30m`, `45s`, `1d` or a number of seconds, as seconds (> 0)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
