@@ -1,7 +1,8 @@
 """Device policy: tf.distribute strategy, mixed precision and XLA, decided per device.
 
 Distribution uses TensorFlow's own engines (MirroredStrategy on several local GPUs,
-MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster); cnnkit adds no engine of its own.
+MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster); cnnkit adds no engine of its own,
+only the shim that makes Keras' fit work on several workers (`cnnkit.training.distribute`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnkit.errors import ConfigError
+from cnnkit.training.distribute import fix_multi_worker_fit, is_chief
 
 
 @dataclass
@@ -22,10 +24,41 @@ class DevicePolicy:
     gpus: int
 
     def describe(self) -> str:
-        return (f"{type(self.strategy).__name__} on {self.gpus or 'no'} GPU(s), "
-                f"{self.strategy.num_replicas_in_sync} replica(s); XLA "
+        return (f"{strategy_in_words(self.strategy, self.gpus)}; XLA "
                 f"{'on' if self.jit_compile else 'off'}; "
                 f"{'mixed_float16' if self.mixed_precision else 'float32'}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def strategy_in_words(strategy: Any, gpus: int) -> str:
+    """What the strategy trains on, for the device line, by its public name (TF's classes are
+    private ones such as CollectiveAllReduceStrategy): `worker 0 (chief) of 2 machines
+    (MultiWorkerMirroredStrategy)`, `2 GPUs on this machine (MirroredStrategy)`, ..."""
+    import tensorflow as tf
+
+    replicas = strategy.num_replicas_in_sync
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        resolver = strategy.cluster_resolver  # from TF_CONFIG; no task type outside a cluster
+        cluster = resolver.cluster_spec().as_dict()
+        machines = max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+        if resolver.task_type == "chief":
+            task = "the chief"
+        else:
+            task = f"worker {resolver.task_id or 0}{' (chief)' if is_chief(strategy) else ''}"
+        extra = f", {_count(replicas, 'replica')} in all" if replicas != machines else ""
+        return f"{task} of {_count(machines, 'machine')}{extra} (MultiWorkerMirroredStrategy)"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        device = "GPU" if gpus else "CPU device"
+        return f"{_count(replicas, device)} on this machine (MirroredStrategy)"
+    return f"one device, no distribution; {'GPU' if gpus else 'CPU'}"
+
+
+def multi_worker_requested(mode: str) -> bool:
+    """`trainer.distribute` resolves to multi_worker: asked for, or `auto` with TF_CONFIG set."""
+    return mode == "multi_worker" or (mode == "auto" and bool(os.environ.get("TF_CONFIG")))
 
 
 def check_cluster(config: dict[str, Any]) -> None:
@@ -66,12 +99,11 @@ def build_policy(trainer_cfg: Any) -> DevicePolicy:
 
     gpus = len(tf.config.list_physical_devices("GPU"))
     mode = str(trainer_cfg.distribute)
-    if mode == "auto":
-        mode = "multi_worker" if os.environ.get("TF_CONFIG") else ("mirrored" if gpus > 1 else "none")
-    if mode == "multi_worker":
+    if multi_worker_requested(mode):
         check_cluster({"trainer": {"distribute": "multi_worker"}})
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    elif mode == "mirrored":
+        fix_multi_worker_fit(strategy)  # before any model is compiled
+    elif mode == "mirrored" or (mode == "auto" and gpus > 1):
         strategy = tf.distribute.MirroredStrategy()
     else:
         strategy = tf.distribute.get_strategy()
