@@ -96,14 +96,18 @@ def quiet_tensorflow(debug: bool = False) -> None:
     """Import TensorFlow with its C++/absl start-up chatter (CUDA probing, oneDNN notes) hidden.
 
     Those lines are written to file descriptor 2 before any log level applies, so the descriptor
-    is pointed at /dev/null for the import and the first device query. `debug=true` keeps them.
+    is pointed at /dev/null for the import and the first device query. TensorFlow's Python INFO
+    lines (MultiWorkerMirroredStrategy logs each all-reduce) would pass Hydra's INFO root logger,
+    so its logger is set to WARNING. `debug=true` keeps them all.
     """
+    import logging
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     if debug:
         return
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -3,10 +3,12 @@
 Before Hydra runs, the config is composed and validated here (each value of a sweep too), so a
 typo is one line and exit 2 — also under `--cfg job`, which would otherwise print a broken config
 and exit 0 — and nothing of a run directory is created for a config that cannot train.
+A multi-worker member other than the chief runs in a folder of its own (`commands.workers`).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from cnnkit.commands.rundirs import (
     take_options,
 )
 from cnnkit.commands.validation import validated
+from cnnkit.commands.workers import worker_folder
 from cnnkit.config.compose import CONFIG_MODULE, hydra_errors, translate_overrides
 from cnnkit.errors import RunDirError
 from cnnkit.io import rundir
@@ -85,19 +88,19 @@ def _composed(overrides: list[str]) -> tuple[Any, Any, Path]:
     return cfg, sweeper, run_dir
 
 
-def precheck(overrides: list[str]) -> Path:
+def precheck(overrides: list[str]) -> tuple[Path, Any]:
     """Compose and validate what Hydra will run (each value of a sweep, both ends of an Optuna
     search interval), raising ConfigError before it starts; returns the run directory a single
-    run would write."""
+    run would write and the first validated config."""
     plain = plain_overrides(overrides)
     variants = sweep_variants(plain)
     cfg, sweeper, run_dir = _composed(variants[0])
     sweeps.check_sweep(sweeper, cfg, overrides)
-    validated(cfg)
+    checked = validated(cfg)
     space = translate_overrides(sweeps.search_space(sweeper))
     for variant in sweep_variants([*space, *plain]) if space else variants[1:]:
         validated(_composed(variant)[0])
-    return run_dir
+    return run_dir, checked
 
 
 def launch_train(args: list[str]) -> None:
@@ -109,9 +112,12 @@ def launch_train(args: list[str]) -> None:
     if options.resume:
         return resume_train(options, args, debug)
     overrides = translate_overrides(args)
-    run_dir = precheck(overrides)
+    run_dir, checked = precheck(overrides)
     multirun = any(a in ("-m", "--multirun") for a in overrides)
-    if not multirun:
+    worker = worker_folder(str(checked.trainer.distribute))
+    if worker is not None:
+        overrides = worker.redirect(overrides)  # the chief's run directory is the chief's to check
+    elif not multirun:
         check_target(run_dir, options.overwrite)
 
     @hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")
@@ -127,6 +133,8 @@ def launch_train(args: list[str]) -> None:
         _train_job()
     finally:
         sys.argv = saved_argv
+        if worker is not None:
+            worker.remove()
 
 
 def resume_train(options: TrainOptions, args: list[str], debug: bool) -> Any:
@@ -156,14 +164,20 @@ def resume_train(options: TrainOptions, args: list[str], debug: bool) -> Any:
             f"`resume={path}`: nothing to resume, the run trained {state.epoch} epochs"
             f"{f' and stopped ({state.stopped})' if state.stopped else ''}. Train it longer with "
             f"allow_changes=[trainer.epochs] trainer.epochs=N (now {int(cfg.trainer.epochs)})")
-    return _guarded(lambda: cfg, path, debug, resume=True)
+    worker = worker_folder(str(cfg.trainer.distribute))
+    if worker is None:
+        return _guarded(lambda: cfg, path, debug, resume=True)
+    # the chief's saved state, copied before its first epoch can write (that needs this worker)
+    shutil.copytree(path, worker.path, dirs_exist_ok=True)
+    try:
+        return _guarded(lambda: cfg, worker.path, debug, resume=True)
+    finally:
+        worker.remove()
 
 
 def _guarded(config: Any, run_path: Path, debug: bool, resume: bool = False) -> Any:
     """Run training with user errors as one line and a run that fails before its first epoch
     ends leaving no folder behind."""
-    import shutil
-
     fresh = not resume and rundir.run_status(run_path) == "new"
     try:
         cfg = config()  # fills the schemas' defaults; its checks passed before
