@@ -1,15 +1,21 @@
-"""Start a TF_CONFIG cluster of processes on localhost for tests: free ports from the OS, timeouts."""
+"""A TF_CONFIG cluster of processes on localhost for tests (free ports from the OS, timeouts), and
+the arrays of a saved model to compare what the workers ended with."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
 import time
+import zipfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+
+import h5py
+import numpy as np
 
 
 def free_ports(count: int) -> list[int]:
@@ -55,3 +61,13 @@ def run_workers(commands: list[list[str]], cwd: Path, timeout: float,
             output, _ = proc.communicate()
             finished.append(Finished(None, output))
     return finished
+
+
+def saved_arrays(model_file: Path) -> dict[str, np.ndarray]:
+    """Every array a `.keras` file holds (weights and layer statistics), by its path inside."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(model_file) as archive, h5py.File(
+            io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+        weights.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                           if isinstance(item, h5py.Dataset) else None)
+    return arrays

@@ -22,9 +22,11 @@ from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.tasks import get_task
 from cnnkit.training import callbacks as cb
 from cnnkit.training.compile import build_optimizer
+from cnnkit.training.distribute import global_batch_size, scaled_lr
 from cnnkit.training.finetune import Phase, training_phases, unfreeze
 from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
 from cnnkit.training.loggers import build_loggers, finish_loggers
+from cnnkit.training.replicas import replica_callbacks
 from cnnkit.training.rules import duration_seconds, monitor_mode
 from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import DevicePolicy, build_policy
@@ -45,15 +47,17 @@ class RunCallbacks:
     all: list[Any] = field(default_factory=list)  # for `model.fit`, StateSaver last
 
 
-def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = ()) -> RunCallbacks:
+def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = (),
+                    first: list[Any] = ()) -> RunCallbacks:
     """The run's callbacks, in the order their decisions depend on one another; `extra` (loggers)
-    see each epoch's logs after the checkpoint and before the state is saved."""
+    see each epoch's logs after the checkpoint and before the state is saved; `first` (the
+    strategy's `replica_callbacks`) come before anything that reads or saves the model."""
     trainer = cfg.trainer
     mode = monitor_mode(monitor, str(trainer.monitor_mode))
     history = cb.HistoryWriter(run_path / rundir.HISTORY)
     checkpoint = cb.BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
     watched = {"trainer.monitor": monitor}
-    callbacks: list[Any] = [cb.ReseedLayers(int(cfg.seed))]
+    callbacks: list[Any] = [*first, cb.ReseedLayers(int(cfg.seed))]
     if trainer.get("ema"):
         callbacks.append(cb.ValidateOnEma())
     callbacks += [cb.RequireLogged(watched), history, checkpoint]
@@ -143,6 +147,14 @@ class Engine:
             self.out.print(f"  {note}")
         self.data: PreparedData = prepare_data(cfg, self.task.target_kind,
                                                input_shape=cfg.model.get("input_shape"))
+        replicas = self.policy.strategy.num_replicas_in_sync
+        batch = global_batch_size(cfg.data.batch_size, replicas, cfg.trainer.batch_per_replica)
+        self.data.data_cfg = OmegaConf.merge(self.data.data_cfg, {"batch_size": batch})
+        if replicas > 1:
+            rule = str(cfg.trainer.lr_scaling)
+            self.out.print(f"  batch {batch} in all, {batch // replicas} per replica; optimizer.lr "
+                           f"{scaled_lr(float(cfg.optimizer.lr), replicas, rule):g} "
+                           f"(trainer.lr_scaling={rule})")
         manifest.write_manifest(self.run_path, cfg, self.policy.describe(),
                                 fingerprint(self.data.source))
         prep = self.data.preprocessing
@@ -158,17 +170,22 @@ class Engine:
         rundir.write_text(self.run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
         rundir.write_json(self.run_path / rundir.PREPROCESSING, prep.to_dict())
         rundir.write_task_state(self.run_path, self.task.state)
-        self.callbacks = build_callbacks(self.run_path, cfg, self.monitor, self.loggers)
+        self.callbacks = build_callbacks(self.run_path, cfg, self.monitor, self.loggers,
+                                         first=replica_callbacks(self.policy.strategy))
         cb.restore_callbacks(self.state, self.callbacks.all)
         with self.policy.strategy.scope():
             self.model = build_model(cfg.model)
 
     def _compile(self, phase: Phase, steps: int) -> None:
+        from omegaconf import OmegaConf
+
         cfg = self.cfg
+        lr = scaled_lr(float(phase.optimizer.lr), self.policy.strategy.num_replicas_in_sync,
+                       str(cfg.trainer.lr_scaling))
         with self.policy.strategy.scope():
             self.model.compile(
-                optimizer=build_optimizer(phase.optimizer, cfg.trainer, steps,
-                                          phase.end - phase.start),
+                optimizer=build_optimizer(OmegaConf.merge(phase.optimizer, {"lr": lr}),
+                                          cfg.trainer, steps, phase.end - phase.start),
                 loss=self.task.loss(self.model),
                 metrics=self.task.metrics(self.model),
                 jit_compile=self.policy.jit_compile,
@@ -214,7 +231,8 @@ class Engine:
             stream, steps = self.data.training_stream(self.task.target_fn(), initial)
             self._compile(phase, steps)
             if self.state is not None and initial == start:
-                self.state.load_into(self.run_path, self.model, index)
+                with self.policy.strategy.scope():  # builds the optimizer's variables
+                    self.state.load_into(self.run_path, self.model, index)
             saver.phase = index
             self.model.fit(stream, epochs=phase.end, initial_epoch=initial, steps_per_epoch=steps,
                            validation_data=val, callbacks=self.callbacks.all,
