@@ -34,6 +34,7 @@ def _weights(path: Path) -> list[np.ndarray]:
         return [arrays[key] for key in sorted(arrays.files, key=lambda k: int(k.split("_")[1]))]
 
 
+@pytest.mark.slow  # two TensorFlow processes in a cluster: 20-90 s
 def test_two_workers_fit_to_identical_weights_with_the_shim(tmp_path: Path) -> None:
     workers = _two_workers(tmp_path, "shim")
     for index, worker in enumerate(workers):
@@ -56,6 +57,7 @@ def test_two_workers_fit_to_identical_weights_with_the_shim(tmp_path: Path) -> N
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.slow  # two TensorFlow processes in a cluster: 20-90 s
 def test_keras_still_needs_the_shim(tmp_path: Path) -> None:
     """When this fails, Keras fits under MultiWorkerMirroredStrategy on its own: remove the shim."""
     workers = _two_workers(tmp_path, "plain")
