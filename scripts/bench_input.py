@@ -43,9 +43,10 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     from cnnkit.data.build import prepare_data
     from cnnkit.data.pipeline import endless_epochs
     from cnnkit.models.build import build_model
+    from cnnkit.models.summary import summarize
     from cnnkit.tasks import get_task
     from cnnkit.training.compile import build_optimizer
-    from cnnkit.training.strategy import build_policy
+    from cnnkit.training.strategy import build_policy, steps_per_execution
 
     cfg = compose("train", [f"model={model_name}", f"augment={augment}", f"data={data}"])
     keras.utils.set_random_seed(0)
@@ -59,7 +60,9 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     model = build_model(cfg.model)
     model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.trainer, 100, int(cfg.trainer.epochs)), loss=task.loss(model),
                   metrics=task.metrics(model), jit_compile=policy.jit_compile,
-                  steps_per_execution=int(cfg.trainer.steps_per_execution))
+                  steps_per_execution=steps_per_execution(
+                      cfg.trainer.steps_per_execution, summarize(model)["flops"],
+                      int(cfg.data.batch_size), 20))
     for _ in train:  # one whole epoch fills the cache: the timed epochs read from it
         pass
     batch = next(iter(train))

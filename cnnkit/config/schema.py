@@ -20,7 +20,7 @@ SCHEMA_VERSION = 2
 class TrainerSchema:
     epochs: int = setting(10, min=1)
     verbose: Literal["auto"] | int = setting("auto", min=0, max=2)
-    steps_per_execution: int = setting(1, min=1)
+    steps_per_execution: Literal["auto"] | int = setting("auto", min=1)
     jit_compile: Literal["auto"] | bool = "auto"
     mixed_precision: Literal["auto"] | bool = "auto"
     distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"

@@ -19,6 +19,7 @@ from cnnkit.errors import CnnkitError, ConfigError
 from cnnkit.io import manifest, rundir
 from cnnkit.io.evaluation import evaluate_split
 from cnnkit.models.build import align_data_normalize, build_model
+from cnnkit.models.summary import summarize
 from cnnkit.tasks import get_task
 from cnnkit.training import callbacks as cb
 from cnnkit.training.compile import build_optimizer
@@ -29,7 +30,7 @@ from cnnkit.training.loggers import build_loggers, finish_loggers
 from cnnkit.training.replicas import replica_callbacks
 from cnnkit.training.rules import duration_seconds, monitor_mode
 from cnnkit.training.state import TrainingState, read_state
-from cnnkit.training.strategy import DevicePolicy, build_policy
+from cnnkit.training.strategy import DevicePolicy, build_policy, steps_per_execution
 
 
 class TrainingInterrupted(CnnkitError):
@@ -189,7 +190,9 @@ class Engine:
                 loss=self.task.loss(self.model),
                 metrics=self.task.metrics(self.model),
                 jit_compile=self.policy.jit_compile,
-                steps_per_execution=int(cfg.trainer.steps_per_execution),
+                steps_per_execution=steps_per_execution(
+                    cfg.trainer.steps_per_execution, summarize(self.model)["flops"],
+                    int(self.data.data_cfg.batch_size), steps),
             )
 
     def _compile_for_saving(self) -> None:

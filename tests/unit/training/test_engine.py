@@ -24,9 +24,11 @@ BACKBONE = ["model=backbone", "model.name=VGG16", "model.weights=null", "data.im
 
 
 def config(*args: str):
+    # one step per call, so that KillAt can stop between two batches (steps_per_execution=auto
+    # would run this tiny model's whole epoch in one call; the CLI resume test runs with auto)
     return validated(compose("train", ["data.max_samples=240", "data.batch_size=32",
                                        "trainer.epochs=3", "trainer.verbose=0", "augment=light",
-                                       *args]))
+                                       "trainer.steps_per_execution=1", *args]))
 
 
 class KillAt(keras.callbacks.Callback):

@@ -1,10 +1,22 @@
-"""The device line names the strategy in plain words (multi-worker: test_distribute.py's workers)."""
+"""The device line names the strategy in plain words (multi-worker: test_distribute.py's workers);
+`trainer.steps_per_execution`: `auto` picks the steps per call from the model's FLOPs, and no
+number may carry one epoch into the next."""
 
 from __future__ import annotations
 
 import pytest
 
-from cnnkit.training.strategy import DevicePolicy, multi_worker_requested
+from cnnkit.commands.validation import validated
+from cnnkit.config.compose import compose
+from cnnkit.errors import ConfigError
+from cnnkit.training.strategy import (
+    EXECUTION_FLOPS,
+    DevicePolicy,
+    multi_worker_requested,
+    steps_per_execution,
+)
+
+DEFAULT_CNN_ON_DIGITS = 1_816_832  # forward FLOPs of one 8x8 digit through conf/model/default.yaml
 
 
 def test_one_device_is_said_plainly() -> None:
@@ -29,3 +41,37 @@ def test_multi_worker_is_requested_by_key_or_by_tf_config(
         monkeypatch: pytest.MonkeyPatch, mode: str, tf_config: str, expected: bool) -> None:
     monkeypatch.setenv("TF_CONFIG", tf_config)
     assert multi_worker_requested(mode) is expected
+
+
+def test_a_number_that_divides_the_epoch_is_taken_as_given() -> None:
+    assert steps_per_execution(1, DEFAULT_CNN_ON_DIGITS, 32, 41) == 1
+    assert steps_per_execution(8, DEFAULT_CNN_ON_DIGITS, 32, 40) == 8
+
+
+@pytest.mark.parametrize("value", [3, 64])
+def test_a_number_that_would_run_into_the_next_epoch_is_refused_with_the_divisors(value) -> None:
+    with pytest.raises(ConfigError, match=rf"must divide the 40 steps of an epoch.*Received: {value}\. "
+                                          r"Expected one of: 1, 2, 4, 5, 8, 10, 20, 40, or auto"):
+        steps_per_execution(value, DEFAULT_CNN_ON_DIGITS, 32, 40)
+
+
+def test_auto_gives_a_small_model_several_steps_and_a_large_one_each_its_own() -> None:
+    # 3 x 1.82 MFLOP x 32 images = 174 MFLOP a step: 12 make 2 GFLOP, 10 is the divisor of 40 below
+    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 40) == 10
+    assert steps_per_execution("auto", 37_417_472, 128, 469) == 1  # the 468k CNN of the bench
+    assert steps_per_execution("auto", int(EXECUTION_FLOPS) // 6 + 1, 1, 10) == 2
+
+
+def test_auto_runs_at_most_one_epoch_per_call_and_one_step_when_it_cannot_do_better() -> None:
+    assert steps_per_execution("auto", 1_000, 8, 6) == 6
+    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 41) == 1  # a prime epoch
+    assert steps_per_execution("auto", 0, 32, 40) == 1  # FLOPs the summary cannot count
+
+
+def test_auto_is_the_default_and_other_words_are_refused() -> None:
+    assert validated(compose("train", [])).trainer.steps_per_execution == "auto"
+    assert validated(compose("train", ["trainer.steps_per_execution=8"])).trainer.steps_per_execution == 8
+    with pytest.raises(ConfigError, match=r"`trainer\.steps_per_execution`"):
+        validated(compose("train", ["trainer.steps_per_execution=fast"]))
+    with pytest.raises(ConfigError, match=r"`trainer\.steps_per_execution` must be at least 1"):
+        validated(compose("train", ["trainer.steps_per_execution=0"]))
