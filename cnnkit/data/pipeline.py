@@ -238,6 +238,12 @@ def _one_epoch(ds: Any, count: int, epoch_seed: Any, batch_size: int, shuffle_bu
     import tensorflow as tf
 
     autotune = tf.data.AUTOTUNE
+    graph = tf.compat.v1.get_default_graph()  # the epochs' function graph inside flat_map
+    if not tf.executing_eagerly() and graph.seed is not None and graph.seed % (2**31 - 1) == 0:
+        # TensorFlow compares (graph seed, op seed) with (0, 0) in Python, which a tensor op
+        # seed cannot answer: with the global seed 0 (`seed=0`) the stream failed to build.
+        # Only that seed's orders change; 0 would also mean "unseeded" to the shuffle kernel.
+        graph.seed = 1
     ds = ds.shuffle(shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False)
     if augment_fn is not None and not hasattr(augment_fn, "apply_batch"):
         ds = ds.map(augment_fn, num_parallel_calls=autotune)
