@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,17 @@ def bench():
     del sys.modules["bench_train"]
 
 
-def test_each_round_rotates_the_order_so_no_contender_always_follows_the_same_one(bench):
-    assert bench.Turns(["a", "b", "c"], 3).schedule == list("abc" "bca" "cab")
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
+def test_over_its_orders_each_contender_follows_every_other_equally_often(bench, n):
+    orders = bench.balanced_orders(n)
+    assert all(sorted(order) == list(range(n)) for order in orders)
+    follows = Counter((a, b) for order in orders for a, b in zip(order, order[1:], strict=False))
+    assert set(follows) == {(a, b) for a in range(n) for b in range(n) if a != b}
+    assert len(set(follows.values())) == 1
+
+
+def test_rounds_take_the_orders_in_turn(bench):
+    assert bench.Turns(["a", "b"], 3).schedule == list("ab" "ba" "ab")
 
 
 def test_contenders_run_one_at_a_time_in_the_schedule_and_keep_their_loops(bench):
