@@ -38,13 +38,12 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     import keras
     import tensorflow as tf
 
-    from cnnkit.commands.common import complete_model_config
     from cnnkit.config.compose import compose
     from cnnkit.data.build import prepare_data
-    from cnnkit.data.pipeline import endless_epochs
     from cnnkit.models.build import build_model
     from cnnkit.models.summary import summarize
     from cnnkit.tasks import get_task
+    from cnnkit.tasks.model_config import complete_model_config
     from cnnkit.training.compile import build_optimizer
     from cnnkit.training.strategy import build_policy, steps_per_execution
 
@@ -54,23 +53,28 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
     data = prepare_data(cfg, task.target_kind, input_shape=cfg.model.get("input_shape"))
     complete_model_config(cfg, task, data.preprocessing.target_shape, data.preprocessing.class_names)
     train = data.dataset("train", training=True, target_fn=task.target_fn())
+    # The pipeline is read as `cnnkit train` feeds it to fit: one endless iterator.
+    stream, epoch_steps = data.training_stream(task.target_fn())
+    endless = iter(stream)
 
     # The training step alone, on one batch held in memory, compiled as `cnnkit train` does.
     policy = build_policy(cfg.trainer)
     model = build_model(cfg.model)
+    spe = steps_per_execution(cfg.trainer.steps_per_execution, summarize(model)["flops"],
+                              int(cfg.data.batch_size), epoch_steps)
     model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.trainer, 100, int(cfg.trainer.epochs)), loss=task.loss(model),
                   metrics=task.metrics(model), jit_compile=policy.jit_compile,
-                  steps_per_execution=steps_per_execution(
-                      cfg.trainer.steps_per_execution, summarize(model)["flops"],
-                      int(cfg.data.batch_size), 20))
+                  steps_per_execution=spe)
     for _ in train:  # one whole epoch fills the cache: the timed epochs read from it
         pass
     batch = next(iter(train))
     in_memory = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(in_memory, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)  # trace outside the timing
+    # Whole calls only (Keras runs `spe` steps per call, even past steps_per_epoch).
+    model.fit(in_memory, steps_per_epoch=2 * spe, epochs=1, verbose=0, shuffle=False)  # trace outside the timing
     start = time.perf_counter()
-    model.fit(in_memory, steps_per_epoch=20, epochs=1, verbose=0, shuffle=False)
-    steps = max(20, int(20 * seconds / (time.perf_counter() - start)))  # about `seconds` of steps
+    model.fit(in_memory, steps_per_epoch=20 * spe, epochs=1, verbose=0, shuffle=False)
+    calls = max(20, int(20 * seconds / (time.perf_counter() - start)))  # about `seconds` of steps
+    steps = calls * spe
 
     def training_rate() -> float:
         start = time.perf_counter()
@@ -78,8 +82,6 @@ def measure(model_name: str, augment: str, data: str, seconds: float, rounds: in
         return steps * int(batch[0].shape[0]) / (time.perf_counter() - start)
 
     # Alternate the two so that a slow spell of a shared machine hits both; report medians.
-    # The pipeline is read as `cnnkit train` feeds it to fit: one endless iterator.
-    endless, _ = endless_epochs(train)
     pipeline, training = [], []
     for _ in range(rounds):
         pipeline.append(images_per_second(endless, seconds))
