@@ -30,7 +30,12 @@ from cnnkit.training.loggers import build_loggers, finish_loggers
 from cnnkit.training.replicas import replica_callbacks
 from cnnkit.training.rules import duration_seconds, monitor_mode
 from cnnkit.training.state import TrainingState, read_state
-from cnnkit.training.strategy import DevicePolicy, build_policy, steps_per_execution
+from cnnkit.training.strategy import (
+    DevicePolicy,
+    build_policy,
+    multi_worker,
+    steps_per_execution,
+)
 
 
 class TrainingInterrupted(CnnkitError):
@@ -190,10 +195,17 @@ class Engine:
                 loss=self.task.loss(self.model),
                 metrics=self.task.metrics(self.model),
                 jit_compile=self.policy.jit_compile,
-                steps_per_execution=steps_per_execution(
-                    cfg.trainer.steps_per_execution, summarize(self.model)["flops"],
-                    int(self.data.data_cfg.batch_size), steps),
+                steps_per_execution=self._steps_per_execution(steps),
             )
+
+    def _steps_per_execution(self, steps: int) -> int:
+        """`auto` runs one step per call across machines: Keras' multi-step train function
+        fails under MultiWorkerMirroredStrategy (the keras#20585 shim covers single steps)."""
+        value = self.cfg.trainer.steps_per_execution
+        if value == "auto" and multi_worker(self.policy.strategy):
+            return 1
+        return steps_per_execution(value, summarize(self.model)["flops"],
+                                   int(self.data.data_cfg.batch_size), steps)
 
     def _compile_for_saving(self) -> None:
         """model.keras loads with plain `keras.models.load_model` too: a learning-rate schedule

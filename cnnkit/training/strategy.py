@@ -120,6 +120,13 @@ def build_policy(trainer_cfg: Any) -> DevicePolicy:
     return DevicePolicy(strategy, _pick(trainer_cfg.jit_compile, gpus > 0), mixed, gpus)
 
 
+def multi_worker(strategy: Any) -> bool:
+    """Whether `strategy` is a MultiWorkerMirroredStrategy (one or several machines)."""
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 def steps_per_execution(value: Any, forward_flops: int, batch_size: int, steps_per_epoch: int) -> int:
     """`trainer.steps_per_execution` for an epoch of `steps_per_epoch` steps.
 
