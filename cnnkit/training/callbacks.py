@@ -76,51 +76,57 @@ class BestModelCheckpoint(Tracker):
                 rundir.save_model(self.model, self.path)
 
 
-class EarlyStop(Tracker):
-    """Stops after `patience` epochs without an improvement of at least `min_delta`."""
+class PatientTracker(Tracker):
+    """A tracker that counts the epochs since its last improvement, up to `patience`."""
 
     def __init__(self, monitor: str, mode: str, patience: int, min_delta: float) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.wait = 0
+
+    def out_of_patience(self, epoch: int, logs: dict[str, Any] | None) -> bool:
+        """Record this epoch; True when `patience` epochs have passed without improvement."""
+        if self.update(epoch, logs):
+            self.wait = 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "wait": self.wait}
+
+
+class EarlyStop(PatientTracker):
+    """Stops after `patience` epochs without an improvement of at least `min_delta`."""
+
+    def __init__(self, monitor: str, mode: str, patience: int, min_delta: float) -> None:
+        super().__init__(monitor, mode, patience, min_delta)
         self.stopped = False
 
     reason = "early_stopping"  # what metrics.json and the saved state call this stop
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.update(epoch, logs):
-            self.wait = 0
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
+        if self.out_of_patience(epoch, logs):
             self.stopped = True
             self.model.stop_training = True
 
     def state(self) -> dict[str, Any]:
-        return {**super().state(), "wait": self.wait, "stopped": self.stopped}
+        return {**super().state(), "stopped": self.stopped}
 
 
-class Plateau(Tracker):
+class Plateau(PatientTracker):
     """Multiplies the learning rate by `factor` after `patience` epochs without improvement."""
 
     def __init__(self, monitor: str, mode: str, patience: int, factor: float,
                  min_lr: float = 0.0) -> None:
-        super().__init__(monitor, mode, 1e-4)
-        self.patience, self.factor, self.min_lr = int(patience), float(factor), float(min_lr)
-        self.wait = 0
+        super().__init__(monitor, mode, patience, 1e-4)
+        self.factor, self.min_lr = float(factor), float(min_lr)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.update(epoch, logs):
-            self.wait = 0
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
+        if self.out_of_patience(epoch, logs):
             self.wait = 0
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             self.model.optimizer.learning_rate = max(lr * self.factor, self.min_lr)
-
-    def state(self) -> dict[str, Any]:
-        return {**super().state(), "wait": self.wait}
 
 
 class RequireLogged(keras.callbacks.Callback):
