@@ -191,16 +191,17 @@ def main(argv: list[str] | None = None) -> None:
     if any(a in ("-h", "--help") for a in rest):
         print(command.help.replace("{groups}", config_groups_text()), end="")
         sys.exit(0)
-    from cnnkit.commands.common import quiet_tensorflow, report_error, wants_debug
+    from cnnkit.commands.common import quiet_tensorflow, report_error, user_error, wants_debug
 
     if command.import_tensorflow_first:
         quiet_tensorflow(debug=wants_debug(rest))
     try:
         command.handler(rest)
-    except CnnkitError as error:
-        if wants_debug(rest):
+    except Exception as error:
+        found = user_error(error)
+        if wants_debug(rest) or not isinstance(found, CnnkitError):
             raise
-        sys.exit(report_error(name, error))
+        sys.exit(report_error(name, found))
     except KeyboardInterrupt:
         print(f"cnnkit {name}: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -82,6 +82,14 @@ def symbolic_model(cfg: Any) -> Any:
     return build_model(cfg.model)
 
 
+def user_error(error: BaseException) -> BaseException:
+    """The user error behind `error`: a file the pipeline could not decode reaches the command
+    wrapped in a TensorFlow error, and is reported as the `DataError` naming the file."""
+    from cnnkit.data.file_splits import read_error_behind
+
+    return read_error_behind(error) or error
+
+
 def report_error(command: str, error: CnnkitError) -> int:
     """Print a user error as one message; returns the exit code."""
     print(f"cnnkit {command}: error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import report_error
+from cnnkit.commands.common import report_error, user_error
 from cnnkit.errors import CnnkitError, ConfigError
 from cnnkit.io import rundir
 
@@ -40,6 +40,8 @@ def trial_failed(run_path: Path, error: Exception, debug: bool) -> None:
     """End a failed run: a single run stops (a user error: one line and its exit code; anything
     else: the traceback); a trial of a sweep is recorded as failed and gives None instead."""
     sweep = in_sweep()
+    if not debug:
+        error = user_error(error)  # type: ignore[assignment]
     if debug or not (sweep or isinstance(error, CnnkitError)):
         raise error
     if isinstance(error, CnnkitError):

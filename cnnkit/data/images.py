@@ -1,9 +1,9 @@
-"""Reading image files with Pillow into arrays, in parallel, with errors that name the file.
+"""Reading image files with Pillow into arrays, with errors that name the file.
 
-Images are decoded once into their native integer type (uint8, or uint16 for 16-bit files) so a
-folder of 8-bit PNGs costs one byte per pixel in memory; the pipeline scales by `value_max`.
-Unreadable files are either a `DataError` naming the file (`data.on_bad_file: error`) or skipped
-and counted in the log (`skip`).
+Images are decoded into their native integer type (uint8, or uint16 for 16-bit files) so a
+decoded 8-bit image costs one byte per pixel; the pipeline scales by `value_max`. Unreadable
+files are either a `DataError` naming the file (`data.on_bad_file: error`) or skipped and counted
+in the log (`skip`). Folder and CSV sources decode as the pipeline reads (data/file_splits.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +69,12 @@ def decode_image(
 
     try:
         with Image.open(path) as image:
-            image.load()
             original = (image.size[1], image.size[0])
+            if size is not None and not mask and image.format == "JPEG":
+                # decode at 1/2, 1/4 or 1/8 scale when that still covers `size` (DCT scaling):
+                # a 1024x1024 JPEG read for a 224x224 model decodes 16x fewer pixels
+                image.draft(image.mode, (size[1], size[0]))
+            image.load()
             if size is not None and original != tuple(size):
                 resample = Image.Resampling.NEAREST if mask else Image.Resampling.BILINEAR
                 if image.mode.startswith("I;16"):
@@ -178,95 +181,9 @@ def decode_all(
     return DecodedImages(images, info, kept, bad)
 
 
-def stack_images(
-    images: list[np.ndarray], paths: Sequence[Path], channels: int | None = None
-) -> tuple[np.ndarray, float]:
-    """One (N, H, W, C) array and its `value_max` from decoded images of one size.
-
-    Channels default to the widest in the set (gray + RGB -> RGB); 8-bit images are widened to
-    16 bits when the set mixes both, so one `value_max` holds for all.
-    """
-    if not images:
-        raise DataError("No readable images were found.")
-    shapes = {img.shape[:2] for img in images}
-    if len(shapes) > 1:
-        first = images[0].shape[:2]
-        odd = next(i for i, img in enumerate(images) if img.shape[:2] != first)
-        raise DataError(
-            f"Images differ in size: {paths[0]} is {first[0]}x{first[1]} but {paths[odd]} is "
-            f"{images[odd].shape[0]}x{images[odd].shape[1]}. Set `data.image_size` to resize "
-            "them all when loading."
-        )
-    target = channels or max(img.shape[-1] for img in images)
-    wide = any(img.dtype == np.uint16 for img in images)
-    dtype, value_max = ("uint16", MAX_16BIT) if wide else ("uint8", MAX_8BIT)
-    out = np.empty((len(images), *images[0].shape[:2], target), dtype)
-    for i, img in enumerate(images):
-        img = convert_channels(img, target, paths[i])
-        out[i] = img.astype("uint16") * 257 if wide and img.dtype == np.uint8 else img
-    return out, float(value_max)
-
-
 def binary_to_index(masks: np.ndarray) -> np.ndarray:
     """Masks stored as 0/255 (binary PNGs) -> 0/1 class indices; other masks unchanged."""
     values = np.unique(masks)
     if values.size and set(values.tolist()) <= {0, MAX_8BIT} and MAX_8BIT in values:
         return (masks // MAX_8BIT).astype(masks.dtype)
     return masks
-
-
-def load_labelled_files(
-    files: dict[str, tuple[list[Path], Any]],
-    image_size: int | None,
-    on_bad_file: str,
-    channels: int | None = None,
-    masks: bool = False,
-    workers: int = 0,
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float, int, dict[str, list[Path]]]:
-    """Decode every split's files in one pass: split -> (images, targets), value_max, the
-    number of files skipped, and split -> the image files kept (in array order).
-
-    `files` maps a split to (image paths, targets), the targets being an array (labels,
-    regression values) or, with `masks`, the mask file of each image. Unreadable files drop
-    their example; an image and its mask must have the same size on disk.
-    """
-    names = list(files)
-    paths = [p for name in names for p in files[name][0]]
-    size = (int(image_size), int(image_size)) if image_size else None
-    decoded = decode_all(paths, partial(decode_image, size=size), on_bad_file, workers)
-    by_index = dict(zip(decoded.kept, decoded.images, strict=True))
-    skipped = len(decoded.bad)
-    mask_by_index: dict[int, np.ndarray] = {}
-    if masks:
-        mask_paths = [Path(m) for name in names for m in files[name][1]]
-        decoded_masks = decode_all(mask_paths, partial(decode_image, size=size, mask=True),
-                                   on_bad_file, workers)
-        skipped += len(decoded_masks.bad)
-        image_sizes = dict(zip(decoded.kept, decoded.info, strict=True))
-        for i, mask, mask_size in zip(decoded_masks.kept, decoded_masks.images,
-                                      decoded_masks.info, strict=True):
-            if i in image_sizes and image_sizes[i] != mask_size:
-                (h, w), (mh, mw) = image_sizes[i], mask_size
-                raise DataError(f"Image {paths[i]} is {h}x{w} but its mask {mask_paths[i]} is "
-                                f"{mh}x{mw}: an image and its mask must have the same size.")
-            mask_by_index[i] = mask
-        by_index = {i: img for i, img in by_index.items() if i in mask_by_index}
-    kept = sorted(by_index)
-    stacked, value_max = stack_images([by_index[i] for i in kept], [paths[i] for i in kept],
-                                      channels)
-    row_of = {i: row for row, i in enumerate(kept)}
-    if masks:
-        all_masks = binary_to_index(np.stack([mask_by_index[i] for i in kept]))
-    splits, kept_paths, start = {}, {}, 0
-    for name in names:
-        count = len(files[name][0])
-        rows = [row_of[i] for i in range(start, start + count) if i in row_of]
-        kept_paths[name] = [paths[i] for i in range(start, start + count) if i in row_of]
-        if masks:
-            targets = all_masks[rows]
-        else:
-            labels = np.asarray(files[name][1])
-            targets = labels[[i - start for i in range(start, start + count) if i in row_of]]
-        splits[name] = (stacked[rows], targets)
-        start += count
-    return splits, value_max, skipped, kept_paths

@@ -22,7 +22,7 @@ from cnnkit.augment import resize_spatial
 from cnnkit.errors import ConfigError, DataError
 
 NORMALIZE_MODES = ("standardize", "rescale", "none")
-STATS_BATCH = 1024
+STATS_VALUES = 2**22
 AUGMENT_CHUNK_BATCHES = 8
 AUGMENT_CHUNK_VALUES = 2**21
 
@@ -38,6 +38,7 @@ class Preprocessing:
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     class_names: list[str] | None = None
+    stats_examples: int | None = None  # the training examples mean/std were computed on
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +87,8 @@ class Preprocessing:
         return self.normalize_fn(self.scale_and_shape(x))
 
     def fit(self, train: Any) -> Preprocessing:
-        """Compute per-channel mean/std on the (scaled, resized) training split."""
+        """Compute per-channel mean/std on the (scaled, resized) examples `train`: the training
+        split, or a bounded sample of it (see `sample_dataset`)."""
         if self.normalize not in NORMALIZE_MODES:
             raise ConfigError(
                 f"`data.normalize` must be one of {', '.join(NORMALIZE_MODES)}. "
@@ -97,17 +99,27 @@ class Preprocessing:
         import tensorflow as tf
 
         channels = int(self.target_shape[-1])
+        axes = list(range(len(self.target_shape)))  # all but the channels of a batch
         total = np.zeros(channels, "float64")
         total_sq = np.zeros(channels, "float64")
-        count = 0
+        count = examples = 0
+        # per-batch sums in TensorFlow, batches of at most STATS_VALUES values: a batch of
+        # 1,024 224x224 RGB images as float64 NumPy arrays took 2.4 GB
+        per_batch = max(1, STATS_VALUES // int(np.prod(self.target_shape)))
+
+        def sums(batch: Any) -> tuple[Any, Any, Any]:
+            return (tf.reduce_sum(batch, axes), tf.reduce_sum(tf.square(batch), axes),
+                    tf.shape(batch)[0])
+
         images = train.map(lambda x, y: self.scale_and_shape(x), num_parallel_calls=tf.data.AUTOTUNE)
-        for batch in images.batch(STATS_BATCH):
-            flat = batch.numpy().reshape(-1, channels).astype("float64")
-            total += flat.sum(0)
-            total_sq += (flat**2).sum(0)
-            count += flat.shape[0]
+        for batch_sum, batch_sq, n in images.batch(per_batch).map(sums).as_numpy_iterator():
+            total += batch_sum
+            total_sq += batch_sq
+            examples += int(n)
+            count += int(n) * int(np.prod(self.target_shape[:-1]))
         if count == 0:
             raise DataError("The training split is empty: cannot compute normalisation statistics.")
+        self.stats_examples = examples
         mean = total / count
         std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
         self.mean = mean.tolist()
@@ -143,13 +155,61 @@ def adapt_channels(x: Any, channels: int) -> Any:
 
 
 def as_dataset(split: Any) -> Any:
-    """(x, y) arrays or a tf.data.Dataset -> an unbatched tf.data.Dataset of (x, y)."""
+    """A split -> an unbatched tf.data.Dataset of raw (x, y), in order: (x, y) arrays, a split
+    of files (decoded as read) or a tf.data.Dataset."""
     import tensorflow as tf
 
     if isinstance(split, tf.data.Dataset):
         return split
+    if hasattr(split, "dataset"):  # FileSplit, DiskCachedSplit
+        return split.dataset(tf.data.Dataset.range(len(split)))
     x, y = split
     return tf.data.Dataset.from_tensor_slices((x, y))
+
+
+def random_access(split: Any) -> bool:
+    """Whether examples of `split` can be read in any order (files and records: by index)."""
+    return hasattr(split, "dataset")
+
+
+def split_length(split: Any) -> int:
+    """Examples in a split; -1 when only a pass over it can tell (a filtered tf.data set)."""
+    import tensorflow as tf
+
+    if isinstance(split, tf.data.Dataset):
+        return int(split.cardinality())
+    if random_access(split):
+        return len(split)
+    return len(split[1]) if not isinstance(split[1], dict) else len(split[0])
+
+
+def split_targets(split: Any) -> Any:
+    """The raw targets of a split, without decoding its inputs where the split holds them
+    apart (arrays, files): class counts and target statistics need only these."""
+    if isinstance(split, tuple):
+        return split[1]
+    if random_access(split) and getattr(split, "mask_decoder", None) is None:
+        return split.targets
+    return np.concatenate([np.asarray(y)[None] for y in
+                           as_dataset(split).map(lambda x, y: y).as_numpy_iterator()])
+
+
+def sample_dataset(split: Any, count: int, seed: int) -> Any:
+    """At most `count` raw examples of `split`, a seeded random subset where the split can be
+    read in any order: a bounded sample for statistics."""
+    import tensorflow as tf
+
+    total = split_length(split)
+    if 0 <= total <= count:
+        return as_dataset(split)
+    if random_access(split) or not isinstance(split, tf.data.Dataset):
+        index = np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
+        if random_access(split):
+            return split.dataset(tf.data.Dataset.from_tensor_slices(index))
+        x, y = split
+        y = {k: v[index] for k, v in y.items()} if isinstance(y, dict) else y[index]
+        return tf.data.Dataset.from_tensor_slices((x[index], y))
+    return split.take(count)
 
 
 def example_shape(dataset: Any) -> list[int]:
@@ -181,7 +241,7 @@ def build_pipeline(
     seed: int,
     target_fn: Callable[[Any], Any] | None = None,
     augment_fn: Any = None,
-    cache: bool = True,
+    cache: str | bool = "memory",
     shuffle_buffer: int = 2048,
     target_kind: Any = "label",
     num_classes: int | None = None,
@@ -192,15 +252,23 @@ def build_pipeline(
     `augment_fn` (training only): an `Augmentation` (applied per batch with per-example random
     parameters drawn from a seeded stream) or any per-example function (x, y) -> (x, y). Its
     input is in [0, 1]; standardisation follows it. `num_classes`: one-hot (float) labels, for
-    losses that take soft labels (mixup, cutmix). `start_epoch` (training): an endless stream of
-    epochs from that one on, each shuffled and augmented from `epoch_seed(seed, epoch)`; without
-    it, one training pass (epoch 0's order).
+    losses that take soft labels (mixup, cutmix). `cache`: memory keeps the prepared examples
+    (see data/caching.py; a split of files is disk-cached before it gets here). `start_epoch`
+    (training): an endless stream of epochs from that one on, each a full permutation of the
+    split drawn from `epoch_seed(seed, epoch)`; without it, one training pass (epoch 0's order).
+    Splits read by index (files, records) are permuted before they are read, so an epoch never
+    holds more than a few batches of decoded examples; others are shuffled after the memory
+    cache (a buffer of the whole split holds references, not copies) or, when they are a
+    stream of unknown length, through `shuffle_buffer`.
     """
     import tensorflow as tf
+
+    from cnnkit.data.caching import cache_mode
 
     autotune = tf.data.AUTOTUNE
     target_fn = target_fn or (lambda y: y)
     augmenting = training and augment_fn is not None
+    in_memory = cache_mode(cache) == "memory"
 
     def prepare(x: Any, y: Any) -> tuple[Any, Any]:
         if target_kind == "input":  # autoencoders: the target is the input itself
@@ -211,17 +279,34 @@ def build_pipeline(
             y = tf.one_hot(tf.cast(y, tf.int32), int(num_classes))
         return (x if augmenting else preprocessing.normalize_fn(x)), y
 
-    ds = as_dataset(split).map(prepare, num_parallel_calls=autotune)
-    if cache:
-        ds = ds.cache()
-    if not training:
-        ds = ds.batch(batch_size)
+    count = split_length(split)
+    exact = -1 if getattr(split, "may_skip", False) else count  # unreadable files drop out
+    by_index = random_access(split) and not in_memory
+    if by_index:
+        def examples(order_seed: Any) -> Any:
+            indices = tf.data.Dataset.range(count)
+            if order_seed is not None:
+                indices = indices.shuffle(count, seed=order_seed, reshuffle_each_iteration=False)
+            return split.dataset(indices).map(prepare, num_parallel_calls=autotune)
     else:
-        count = int(ds.cardinality())  # known here, not inside the epochs' graph function
+        prepared = as_dataset(split).map(prepare, num_parallel_calls=autotune)
+        if in_memory:
+            prepared = prepared.cache()
+        buffer = count if in_memory and count > 0 else shuffle_buffer
 
+        def examples(order_seed: Any) -> Any:
+            if order_seed is None:
+                return prepared
+            return prepared.shuffle(max(buffer, 1), seed=order_seed,
+                                    reshuffle_each_iteration=False)
+
+    if not training:
+        ds = examples(None).batch(batch_size)
+    else:
         def one_epoch(epoch: Any) -> Any:
-            return _one_epoch(ds, count, epoch_seed(seed, epoch), batch_size, shuffle_buffer,
-                              augment_fn, preprocessing, seed)
+            _fix_zero_graph_seed()
+            return _one_epoch(examples(epoch_seed(seed, epoch)), exact, epoch_seed(seed, epoch),
+                              batch_size, augment_fn, preprocessing, seed)
 
         ds = one_epoch(0) if start_epoch is None else tf.data.Dataset.range(
             start_epoch, 2**62).flat_map(one_epoch)
@@ -232,19 +317,23 @@ def build_pipeline(
     return ds.prefetch(autotune).with_options(options)
 
 
-def _one_epoch(ds: Any, count: int, epoch_seed: Any, batch_size: int, shuffle_buffer: int,
-               augment_fn: Any, preprocessing: Preprocessing, seed: int) -> Any:
-    """One shuffled, augmented, batched pass over the `count` prepared examples `ds`."""
+def _fix_zero_graph_seed() -> None:
+    """TensorFlow compares (graph seed, op seed) with (0, 0) in Python, which a tensor op seed
+    cannot answer: with the global seed 0 (`seed=0`) the epochs' stream failed to build. Only
+    that seed's orders change; 0 would also mean "unseeded" to the shuffle kernel."""
+    import tensorflow as tf
+
+    graph = tf.compat.v1.get_default_graph()  # the epochs' function graph inside flat_map
+    if not tf.executing_eagerly() and graph.seed is not None and graph.seed % (2**31 - 1) == 0:
+        graph.seed = 1
+
+
+def _one_epoch(ds: Any, count: int, epoch_seed: Any, batch_size: int, augment_fn: Any,
+               preprocessing: Preprocessing, seed: int) -> Any:
+    """One augmented, batched pass over the `count` shuffled, prepared examples `ds`."""
     import tensorflow as tf
 
     autotune = tf.data.AUTOTUNE
-    graph = tf.compat.v1.get_default_graph()  # the epochs' function graph inside flat_map
-    if not tf.executing_eagerly() and graph.seed is not None and graph.seed % (2**31 - 1) == 0:
-        # TensorFlow compares (graph seed, op seed) with (0, 0) in Python, which a tensor op
-        # seed cannot answer: with the global seed 0 (`seed=0`) the stream failed to build.
-        # Only that seed's orders change; 0 would also mean "unseeded" to the shuffle kernel.
-        graph.seed = 1
-    ds = ds.shuffle(shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False)
     if augment_fn is not None and not hasattr(augment_fn, "apply_batch"):
         ds = ds.map(augment_fn, num_parallel_calls=autotune)
         ds = ds.map(lambda x, y: (preprocessing.normalize_fn(x), y), num_parallel_calls=autotune)
@@ -271,10 +360,9 @@ def steps_per_epoch(split: Any, batch_size: int) -> int:
     """Batches in one pass over `split` (counted once when its length is unknown, e.g. filtered)."""
     import tensorflow as tf
 
-    ds = as_dataset(split)
-    count = int(ds.cardinality())
+    count = split_length(split)
     if count < 0:
-        count = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+        count = int(as_dataset(split).reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
     return max(1, -(-count // int(batch_size)))
 
 

@@ -9,9 +9,17 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.build import PreparedData
-from cnnkit.data.pipeline import as_dataset
+from cnnkit.data.pipeline import (
+    as_dataset,
+    random_access,
+    sample_dataset,
+    split_length,
+    split_targets,
+)
 
 STATS_BATCH = 1024
+#: splits of files: the value range (and mask classes) come from this many files at most
+SAMPLED_FILES = 2048
 
 
 def data_statistics(data: PreparedData) -> dict[str, dict[str, Any]]:
@@ -21,8 +29,10 @@ def data_statistics(data: PreparedData) -> dict[str, dict[str, Any]]:
 
 
 def split_stats(split: Any, kind: Any) -> dict[str, Any]:
-    """Count, shapes, raw value range and class counts of one split (arrays or a tf.data set)."""
-    ds = as_dataset(split)
+    """Count, shapes, raw value range and class counts of one split (arrays, files or a tf.data
+    set). A split of files gives its value range (and mask classes) from a sample of files,
+    its class counts from the labels, and says how many files it decoded (`sampled`)."""
+    ds = sample_dataset(split, SAMPLED_FILES, 0) if random_access(split) else as_dataset(split)
     x_spec, y_spec = ds.element_spec
     stats: dict[str, Any] = {
         "count": 0, "x_shape": x_spec.shape.as_list(), "x_dtype": x_spec.dtype.name,
@@ -38,6 +48,13 @@ def split_stats(split: Any, kind: Any) -> dict[str, Any]:
             values, found = np.unique(np.asarray(y).astype("int64"), return_counts=True)
             for value, n in zip(values.tolist(), found.tolist(), strict=True):
                 counts[value] = counts.get(value, 0) + n
+    total = split_length(split)
+    if random_access(split) and total > stats["count"]:
+        stats["sampled"], stats["count"] = stats["count"], total
+        if kind == "label":
+            values, found = np.unique(np.asarray(split_targets(split)).astype("int64"),
+                                      return_counts=True)
+            counts = dict(zip(values.tolist(), found.tolist(), strict=True))
     stats["classes"] = dict(sorted(counts.items()))
     return stats
 

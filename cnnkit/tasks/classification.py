@@ -101,7 +101,7 @@ class Classification(Task):
     def fit(self, data: Any) -> None:
         """The number of classes (one-hot targets) and, for `class_weight: balanced`, the class
         counts of the training split."""
-        from cnnkit.data.pipeline import as_dataset
+        from cnnkit.data.pipeline import split_targets
 
         names = data.preprocessing.class_names or []
         if names and self.mode != "binary" and self.one_hot:
@@ -112,9 +112,7 @@ class Classification(Task):
         if weighting != "balanced" or self.mode == "multilabel":
             raise ConfigError("`task.class_weight` must be null or balanced (single-label "
                               f"classification). Received: {weighting!r} with mode {self.mode}")
-        labels = np.concatenate([
-            np.asarray(y).reshape(-1) for y in as_dataset(data.source.split("train"))
-            .map(lambda x, y: y).batch(4096).as_numpy_iterator()]).astype(int)
+        labels = np.asarray(split_targets(data.source.split("train"))).reshape(-1).astype(int)
         counts = np.bincount(labels, minlength=max(len(names), 2))
         weights = len(labels) / (len(counts) * np.maximum(counts, 1))
         self.state["class_counts"] = counts.tolist()

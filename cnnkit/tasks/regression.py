@@ -51,13 +51,12 @@ class Regression(Task):
 
     def fit(self, data: Any) -> None:
         """Mean and std of each output on the training split (raw targets)."""
-        from cnnkit.data.pipeline import as_dataset
+        from cnnkit.data.pipeline import split_targets
 
         if not self.option("normalize", True):
             return
-        train = as_dataset(data.source.split("train"))
-        y = np.concatenate([np.asarray(t, "float64").reshape(1, -1)
-                            for t in train.map(lambda x, t: t).as_numpy_iterator()])
+        targets = np.asarray(split_targets(data.source.split("train")), "float64")
+        y = targets.reshape(len(targets), -1)
         std = y.std(0)
         self.state = {"target_mean": y.mean(0).tolist(),
                       "target_std": np.where(std < 1e-12, 1.0, std).tolist()}

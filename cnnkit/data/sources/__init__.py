@@ -52,8 +52,12 @@ class CommonDataSchema:
     split: str = "test"  # the split `cnnkit evaluate` uses
     batch_size: int = setting(32, min=1)
     normalize: Literal["standardize", "rescale", "none"] = "standardize"
-    cache: bool = True
-    shuffle_buffer: int = setting(2048, min=0)
+    # auto | memory | disk | none (true/false: memory/none); see data/caching.py
+    cache: Literal["auto", "memory", "disk", "none"] | bool = "auto"
+    cache_budget_gb: float | None = setting(None, min=0)  # null: half the available memory
+    cache_dir: str | None = None  # null: $CNNKIT_CACHE_DIR or ~/.cache/cnnkit/data
+    stats_samples: int = setting(4096, min=1)  # mean/std from at most this many train examples
+    shuffle_buffer: int = setting(2048, min=0)  # streams read in order only (tfds)
     seed: int = 42
     val_fraction: float = setting(0.15, min=0, lt=1)
     test_fraction: float = setting(0.15, min=0, lt=1)

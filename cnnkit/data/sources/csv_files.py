@@ -15,15 +15,14 @@ from typing import Any
 import numpy as np
 
 from cnnkit.config.check import setting
-from cnnkit.data.fingerprint import files_read
-from cnnkit.data.images import load_labelled_files
+from cnnkit.data.file_splits import list_file_splits
 from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
     typed_data_config,
 )
-from cnnkit.data.sources.folder import mask_class_names
+from cnnkit.data.sources.folder import file_source
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
 from cnnkit.errors import ConfigError, DataError
 
@@ -153,13 +152,7 @@ def load_csv_source(data_cfg: Any) -> SourceData:
         given["train"] = (files, targets)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples)
-    splits, value_max, skipped, kept = load_labelled_files(
-        {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
-        cfg.channels, masks=segmentation, workers=cfg.workers,
-    )
-    if segmentation:
-        class_names = mask_class_names(splits, cfg.classes, kept)
-    return SourceData(splits=splits, class_names=class_names, value_max=value_max,
-                      meta={"description": f"CSV table {path}", "skipped": skipped,
-                            "files": kept,
-                            "read_files": files_read(carved, segmentation, extra=[path])})
+    listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
+                              masks=segmentation, workers=cfg.workers)
+    return file_source(listed, carved, class_names, cfg.classes, f"CSV table {path}",
+                       extra=[path])

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.data.file_splits import ListedFiles, list_file_splits
 from cnnkit.data.fingerprint import files_read
-from cnnkit.data.images import IMAGE_SUFFIXES, list_images, load_labelled_files
+from cnnkit.data.images import IMAGE_SUFFIXES, list_images
 from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
@@ -111,21 +112,32 @@ def mask_pairs(folder: Path, cfg: FolderSchema) -> tuple[list[Path], list[Path]]
     return images, [masks[p.stem] for p in images]
 
 
-def mask_class_names(splits: dict[str, Any], classes: list[str] | None,
-                     paths: dict[str, list[Path]]) -> list[str]:
-    """Names of the mask values: `data.classes`, or 0..max value found."""
-    top = max(int(y.max()) for _, y in splits.values() if len(y))
+def mask_class_names(values: dict[int, str], classes: list[str] | None) -> list[str]:
+    """Names of the mask values (value -> a mask file holding it): `data.classes`, or 0..max
+    value found."""
+    top = max(values, default=0)
     if classes is None:
         return [str(i) for i in range(max(top, 1) + 1)]
     if top >= len(classes):
-        for name, (_, y) in splits.items():
-            bad = np.flatnonzero(y.reshape(len(y), -1).max(1) >= len(classes))
-            if bad.size:
-                raise DataError(
-                    f"Mask of {paths[name][bad[0]]} holds value {int(y[bad[0]].max())}, outside "
-                    f"the {len(classes)} classes of `data.classes` ({', '.join(classes)})."
-                )
+        raise DataError(
+            f"Mask {values[top]} holds value {top}, outside the {len(classes)} classes of "
+            f"`data.classes` ({', '.join(classes)})."
+        )
     return list(classes)
+
+
+def file_source(listed: ListedFiles, carved: dict[str, Any], class_names: list[str] | None,
+                classes: list[str] | None, description: str, extra: list[Path] | None = None,
+                **meta: Any) -> SourceData:
+    """The `SourceData` of a source of image files (folder, CSV), decoded when read."""
+    masks = listed.mask_values is not None
+    if masks:
+        class_names = mask_class_names(listed.mask_values or {}, classes)
+    return SourceData(splits=dict(listed.splits), class_names=class_names,
+                      value_max=listed.value_max,
+                      meta={"description": description, "skipped": len(listed.bad),
+                            "files": listed.files,
+                            "read_files": files_read(carved, masks, extra=extra or []), **meta})
 
 
 def check_folder(data_cfg: Any, config: Any = None) -> None:
@@ -135,7 +147,7 @@ def check_folder(data_cfg: Any, config: Any = None) -> None:
 
 @SOURCES.register("folder", schema=FolderSchema, check=check_folder)
 def load_folder_source(data_cfg: Any) -> SourceData:
-    """Decode a folder of images once into arrays (a thread pool; Pillow)."""
+    """List a folder of images: files are decoded as the pipeline reads them."""
     cfg = typed_data_config(FolderSchema, data_cfg)
     root = existing_dir(cfg.path)
     folders = split_folders(root)
@@ -152,13 +164,7 @@ def load_folder_source(data_cfg: Any) -> SourceData:
             given[name] = (files, labels)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples)
-    splits, value_max, skipped, files = load_labelled_files(
-        {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
-        cfg.channels, masks=segmentation, workers=cfg.workers,
-    )
-    if segmentation:
-        class_names = mask_class_names(splits, cfg.classes, files)
-    return SourceData(splits=splits, class_names=class_names, value_max=value_max,
-                      meta={"description": f"image folder {root}", "skipped": skipped,
-                            "files": files, "read_files": files_read(carved, segmentation),
-                            "layout": "segmentation" if segmentation else "classification"})
+    listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
+                              masks=segmentation, workers=cfg.workers)
+    return file_source(listed, carved, class_names, cfg.classes, f"image folder {root}",
+                       layout="segmentation" if segmentation else "classification")

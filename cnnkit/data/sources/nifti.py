@@ -218,8 +218,11 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
         splits[name] = (_stack(x, [Path(i["path"]) for i in info]), y)
         volumes_meta[name] = info
     if segmentation:
-        class_names = mask_class_names(
-            splits, cfg.classes, {n: [Path(i["path"]) for i in v] for n, v in volumes_meta.items()})
+        values: dict[int, str] = {}
+        for name, (_, y) in splits.items():
+            for row, info in enumerate(volumes_meta[name]):
+                values.setdefault(int(y[row].max()), info["path"])
+        class_names = mask_class_names(values, cfg.classes)
     tables = [labels_table(cfg, root)] if cfg.labels else []
     return SourceData(splits=splits, class_names=class_names, value_max=1.0,
                       meta={"description": f"NIfTI volumes {root}", "skipped": skipped,

@@ -34,8 +34,8 @@ def test_csv_labels_with_a_split_column(tmp_path):
     table.write_text("path,label,split\n" + "\n".join(rows) + "\n")
     data = load("csv", table, "data.test_fraction=0")
     assert data.class_names == ["cat", "dog"]
-    assert {k: len(v[1]) for k, v in data.splits.items()} == {"train": 6, "val": 2}
-    x, y = data.splits["val"]
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 6, "val": 2}
+    x, y = data.splits["val"].arrays()
     assert x[:, 0, 0, 0].tolist() == [60, 70] and y.tolist() == [1, 0]
 
 
@@ -46,7 +46,7 @@ def test_csv_regression_targets_are_float_columns(tmp_path):
                                                 enumerate(names)) + "\n")
     data = load("csv", table, "data.target_columns=[x1,y1]", "data.val_fraction=0",
                 "data.test_fraction=0")
-    x, y = data.splits["train"]
+    x, y = data.splits["train"].arrays()
     assert data.class_names is None and y.dtype == np.float32 and y.shape == (6, 2)
     assert np.allclose(y[:, 1] * 2, y[:, 0]) and np.allclose(x[:, 0, 0, 0] / 10, y[:, 0])
 
