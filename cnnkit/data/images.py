@@ -21,6 +21,7 @@ import numpy as np
 from cnnkit.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+JPEG_SUFFIXES = (".jpg", ".jpeg")
 ON_BAD_FILE = ("error", "skip")
 MAX_8BIT, MAX_16BIT = 255, 65535
 
@@ -67,6 +68,10 @@ def decode_image(
     """
     from PIL import Image, UnidentifiedImageError
 
+    if not mask and path.suffix.lower() in JPEG_SUFFIXES:
+        decoded = _decode_jpeg(path, size)
+        if decoded is not None:
+            return decoded
     try:
         with Image.open(path) as image:
             original = (image.size[1], image.size[0])
@@ -84,6 +89,33 @@ def decode_image(
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError,
             Image.DecompressionBombError) as exc:
         raise BadImage(str(exc) or type(exc).__name__) from exc
+
+
+def _decode_jpeg(path: Path, size: tuple[int, int] | None
+                 ) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """A gray or colour JPEG decoded by libjpeg-turbo (simplejpeg) straight at the smallest of
+    its M/8 scales that covers `size`, so a 256x256 file read at 224x224 needs no resize (7/8)
+    and a 1024x1024 one decodes a quarter of its pixels; fast DCT and chroma upsampling. None:
+    another colour space (CMYK), left to Pillow."""
+    import simplejpeg
+    from PIL import Image
+
+    try:
+        data = path.read_bytes()
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        if colorspace not in ("Gray", "YCbCr", "RGB"):
+            return None
+        scale = {"min_height": size[0], "min_width": size[1]} if size else {}
+        array = simplejpeg.decode_jpeg(data, "GRAY" if colorspace == "Gray" else "RGB",
+                                       fastdct=True, fastupsample=True, **scale)
+    except (OSError, ValueError) as exc:
+        raise BadImage(str(exc) or type(exc).__name__) from exc
+    array = array.reshape(*array.shape[:2], -1)
+    if size is not None and array.shape[:2] != tuple(size):
+        image = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+        array = np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+        array = array.reshape(*array.shape[:2], -1)
+    return array, (height, width)
 
 
 def read_image(path: Path, channels: int) -> np.ndarray:
