@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from cnnkit.config.check import check_group, schema_keys, setting
 from cnnkit.config.plain import to_plain
-from cnnkit.data.splits import limit_splits
+from cnnkit.data.splits import check_folds, limit_splits
 from cnnkit.registry import Registry
 
 
@@ -74,11 +74,25 @@ class CommonDataSchema:
 
 
 @dataclass
-class FileSourceSchema(CommonDataSchema):
+class SplitSchema(CommonDataSchema):
+    """Keys of the sources whose val/test are carved by `data/splits.py`: k-fold as well."""
+
+    folds: int | None = setting(None, min=2)  # K: cross-validation, val is fold `fold` of K
+    fold: int | None = setting(None, min=0)  # 0..K-1; sweep it: -m data.fold=0,1,2,3,4
+
+
+@dataclass
+class FileSourceSchema(SplitSchema):
     """Keys of the sources that decode files."""
 
+    group_pattern: str | None = None  # regex on file names; its first group names the group
     on_bad_file: Literal["error", "skip"] = "error"
     workers: int = setting(0, min=0)  # decoding threads; 0: one per core + 4
+
+
+def check_split_keys(data_cfg: Any, config: Any = None) -> None:
+    """`data.fold` and `data.folds` agree: the validation pass's check of SplitSchema sources."""
+    check_folds(data_cfg.get("folds"), data_cfg.get("fold"))
 
 
 #: A source is `load(data_cfg) -> SourceData`; its entry's schema subclasses CommonDataSchema

@@ -21,11 +21,12 @@ from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
+    check_split_keys,
     typed_data_config,
 )
 from cnnkit.data.sources.folder import mask_class_names
-from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
-from cnnkit.errors import ConfigError, DataError
+from cnnkit.data.splits import SPLIT_NAMES, assemble_splits, group_ids
+from cnnkit.errors import ConfigError, DataError, did_you_mean
 
 
 @dataclass
@@ -37,6 +38,7 @@ class CsvSchema(FileSourceSchema):
     target_columns: list[str] | None = None  # regression: numeric columns, used instead of labels
     mask_column: str | None = None  # segmentation: the mask file of each image
     split_column: str = "split"  # used when the table has it: train / val / test per row
+    group_column: str | None = None  # e.g. patient_id: each group stays on one side of a split
     classes: list[str] | None = None  # label order; null: sorted labels found
     channels: int | None = setting(None, min=1, max=4)
 
@@ -69,9 +71,23 @@ def table_column(header: list[str], name: str, key: str, path: Path) -> str:
     if name not in header:
         raise ConfigError(
             f"`{key}` names a column {path} does not have. Received: {name!r}. "
-            f"Columns: {', '.join(header)}"
+            f"Columns: {', '.join(header)}.{did_you_mean(name, header)}"
         )
     return name
+
+
+def table_groups(rows: list[dict[str, str]], cfg: CsvSchema, header: list[str], path: Path,
+                 files: list[Path]) -> np.ndarray | None:
+    """The group of each row: `data.group_column`, or `data.group_pattern` on the file names."""
+    if cfg.group_column and cfg.group_pattern:
+        raise ConfigError("Set one of `data.group_column` and `data.group_pattern`. Received: "
+                          f"{cfg.group_column!r} and {cfg.group_pattern!r}")
+    if cfg.group_pattern:
+        return group_ids(files, cfg.group_pattern)
+    if not cfg.group_column:
+        return None
+    column = table_column(header, cfg.group_column, "data.group_column", path)
+    return np.asarray([row[column].strip() for row in rows])
 
 
 def table_targets(rows: list[dict[str, str]], cfg: Any, header: list[str], path: Path
@@ -120,6 +136,7 @@ def table_path(cfg: CsvSchema) -> Path:
 
 def check_csv(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
+    check_split_keys(data_cfg)
     table_path(typed_data_config(CsvSchema, data_cfg))
 
 
@@ -138,7 +155,9 @@ def load_csv_source(data_cfg: Any) -> SourceData:
         class_names = None
     else:
         targets, class_names = table_targets(rows, cfg, header, path)
+    group_of = table_groups(rows, cfg, header, path, files)
     given: dict[str, tuple[list[Path], Any]] = {}
+    groups: dict[str, Any] = {}
     if cfg.split_column in header:
         split_of = np.asarray([row[cfg.split_column].strip() for row in rows])
         unknown = sorted(set(split_of) - set(SPLIT_NAMES))
@@ -149,10 +168,12 @@ def load_csv_source(data_cfg: Any) -> SourceData:
             rows_in = np.flatnonzero(split_of == name)
             if rows_in.size:
                 given[name] = ([files[i] for i in rows_in], targets[rows_in])
+                groups[name] = group_of[rows_in] if group_of is not None else None
     else:
-        given["train"] = (files, targets)
+        given["train"], groups["train"] = (files, targets), group_of
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
-                             max_samples=cfg.max_samples)
+                             max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
+                             groups=groups if group_of is not None else None)
     splits, value_max, skipped, kept = load_labelled_files(
         {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
         cfg.channels, masks=segmentation, workers=cfg.workers,

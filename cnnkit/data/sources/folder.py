@@ -18,9 +18,10 @@ from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
+    check_split_keys,
     typed_data_config,
 )
-from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
+from cnnkit.data.splits import SPLIT_NAMES, assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
 
 
@@ -130,6 +131,7 @@ def mask_class_names(splits: dict[str, Any], classes: list[str] | None,
 
 def check_folder(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
+    check_split_keys(data_cfg)
     existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
@@ -151,7 +153,8 @@ def load_folder_source(data_cfg: Any) -> SourceData:
             files, class_names, labels = class_files(folder, class_names)
             given[name] = (files, labels)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
-                             max_samples=cfg.max_samples)
+                             max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
+                             groups=pattern_groups(given, cfg.group_pattern))
     splits, value_max, skipped, files = load_labelled_files(
         {name: (list(x), y) for name, (x, y) in carved.items()}, cfg.image_size, cfg.on_bad_file,
         cfg.channels, masks=segmentation, workers=cfg.workers,

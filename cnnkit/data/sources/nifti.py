@@ -24,11 +24,12 @@ from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
+    check_split_keys,
     typed_data_config,
 )
 from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
 from cnnkit.data.sources.folder import existing_dir, mask_class_names, split_folders
-from cnnkit.data.splits import assemble_splits
+from cnnkit.data.splits import assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -176,6 +177,7 @@ def check_nifti(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
     cfg = typed_data_config(NiftiSchema, data_cfg)
     _check(cfg)
+    check_split_keys(data_cfg)
     existing_dir(cfg.path)
 
 
@@ -191,7 +193,8 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
         class_names = names or class_names
         given[name] = (images, np.asarray([str(t) for t in targets]) if segmentation else targets)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
-                             max_samples=cfg.max_samples)
+                             max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
+                             groups=pattern_groups(given, cfg.group_pattern))
     splits, volumes_meta, skipped = {}, {}, 0
     for name, (images, targets) in carved.items():
         images = list(images)
