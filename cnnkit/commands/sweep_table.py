@@ -4,7 +4,7 @@ A Hydra callback (conf/train.yaml `hydra.callbacks`) reads the sweep directory o
 done — each trial's `.hydra/overrides.yaml` and `metrics.json`, or `failed.json` — so the table is
 the same whichever launcher ran the trials (in this process, joblib workers, SLURM jobs). It
 prints the table with the best trial marked and named, and writes it as `<sweep dir>/trials.csv`.
-Under it, a mean ± std row summarises each metric over the trials that finished (a
+Under it, mean and ± std rows summarise each metric over the trials that finished (a
 cross-validation, `-m data.fold=0,1,2,3,4`, reads its result there), also written as
 `<sweep dir>/trials_summary.csv`.
 """
@@ -92,9 +92,6 @@ class Spread:
     mean: float
     std: float
     count: int
-
-    def __str__(self) -> str:
-        return f"{_cell(self.mean)} ± {_cell(self.std)}"
 
 
 def spreads(sweep: Sweep) -> dict[str, Spread]:
@@ -234,10 +231,11 @@ def render(sweep: Sweep, out: Any) -> None:
                           style="green" if t is best else None)
     spread = spreads(sweep)
     if spread:
-        count = max(s.count for s in spread.values())
-        table.add_section()
-        table.add_row(f"mean ± std (n={count})", *("" for _ in sweep.varying),
-                      *(str(spread[k]) if k in spread else "-" for k in metrics), style="bold")
+        table.add_section()  # over the trials that finished: n = trials - failed
+        for label, part in (("mean", "mean"), ("± std", "std")):
+            table.add_row(label, *("" for _ in sweep.varying),
+                          *(_cell(getattr(spread[k], part)) if k in spread else "-"
+                            for k in metrics), style="bold")
     out.print(table)
     out.print(best_line(sweep))
     for t in failed:

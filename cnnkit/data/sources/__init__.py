@@ -72,6 +72,12 @@ class CommonDataSchema:
         """Spatial rank of the examples (1 signals, 2 images, 3 volumes); None: unknown."""
         return 2
 
+    @staticmethod
+    def multilabel(values: dict[str, Any]) -> str | None:
+        """The key that makes the class targets multi-hot (several labels per example), so
+        `task.mode=auto` means multilabel; None: single labels, or unknown until read."""
+        return None
+
 
 @dataclass
 class SplitSchema(CommonDataSchema):
@@ -123,6 +129,18 @@ def check_source(data_cfg: Any) -> None:
     checked = check_group(values, entry.schema, "data") if entry.schema else values
     if entry.check is not None:
         entry.check(checked, {"data": checked})
+
+
+def multilabel_data(data_cfg: Any) -> str | None:
+    """`CommonDataSchema.multilabel` of the configured source: the key that makes its labels
+    multi-hot, or None."""
+    load_source_modules()
+    values = to_plain(data_cfg)
+    name = str(values.get("source"))
+    if name not in SOURCES:
+        return None
+    schema = SOURCES.entry(name).schema
+    return schema.multilabel(values) if schema is not None else None
 
 
 def typed_data_config(schema: type[S], data_cfg: Any) -> S:

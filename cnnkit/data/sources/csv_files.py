@@ -1,5 +1,6 @@
-"""A CSV table of image files: a label column (classification), several numeric target columns
-(regression: box corners, age...) or a mask column (segmentation).
+"""A CSV table of image files: a label column (classification), several labels per image
+(multi-label: `|`-separated findings in one column, or one 0/1 column per class), several
+numeric target columns (regression: box corners, age...) or a mask column (segmentation).
 
 Paths in the table are relative to the CSV file's folder unless absolute. An optional split
 column (train/val/test) keeps a given split; missing val/test are carved from train.
@@ -35,6 +36,9 @@ class CsvSchema(FileSourceSchema):
     path: str = ""
     path_column: str = "path"
     label_column: str | None = "label"  # class names or integer indices
+    label_separator: str | None = None  # multi-label: "|" splits "Cardiomegaly|Effusion"
+    label_columns: list[str] | None = None  # multi-label: one 0/1 column per class
+    negative_label: str | None = None  # multi-label: the value meaning none ("No Finding")
     target_columns: list[str] | None = None  # regression: numeric columns, used instead of labels
     mask_column: str | None = None  # segmentation: the mask file of each image
     split_column: str = "split"  # used when the table has it: train / val / test per row
@@ -48,7 +52,19 @@ class CsvSchema(FileSourceSchema):
             return "mask", "data.mask_column"
         if values.get("target_columns"):
             return "values", "data.target_columns"
-        return "label", "data.label_column"
+        return "label", multilabel_key(values) or "data.label_column"
+
+    @staticmethod
+    def multilabel(values: dict[str, Any]) -> str | None:
+        return multilabel_key(values)
+
+
+def multilabel_key(values: dict[str, Any]) -> str | None:
+    """The key that makes a table's labels multi-hot (CSV and NIfTI labels), or None."""
+    if values.get("mask_column") or values.get("target_columns"):
+        return None
+    return next((f"data.{k}" for k in ("label_columns", "label_separator") if values.get(k)),
+                None)
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -92,7 +108,14 @@ def table_groups(rows: list[dict[str, str]], cfg: CsvSchema, header: list[str], 
 
 def table_targets(rows: list[dict[str, str]], cfg: Any, header: list[str], path: Path
              ) -> tuple[np.ndarray, list[str] | None]:
-    """Labels (int32) with class names, or regression targets (float32, N x k) without."""
+    """Labels (int32) or multi-hot labels (float32, N x classes) with class names, or regression
+    targets (float32, N x k) without."""
+    if cfg.negative_label is not None and not cfg.label_separator:
+        raise ConfigError("`data.negative_label` names the value of a multi-label column that "
+                          "means no class; it needs `data.label_separator` (e.g. '|'). "
+                          f"Received: negative_label={cfg.negative_label!r}")
+    if cfg.label_columns:
+        return _label_columns(rows, cfg, header, path)
     if cfg.target_columns:
         columns = [table_column(header, c, "data.target_columns", path) for c in cfg.target_columns]
         values = np.empty((len(rows), len(columns)), "float32")
@@ -109,6 +132,8 @@ def table_targets(rows: list[dict[str, str]], cfg: Any, header: list[str], path:
                           "(regression) or `data.mask_column` (segmentation).")
     column = table_column(header, cfg.label_column, "data.label_column", path)
     raw = [row[column].strip() for row in rows]
+    if cfg.label_separator:
+        return _separated_labels(raw, cfg, path)
     names = list(cfg.classes) if cfg.classes else sorted(set(raw), key=_natural)
     index = {name: i for i, name in enumerate(names)}
     labels = np.empty(len(rows), "int32")
@@ -118,6 +143,45 @@ def table_targets(rows: list[dict[str, str]], cfg: Any, header: list[str], path:
                             f"`data.classes` ({', '.join(names)}).")
         labels[i] = index[value]
     return labels, names
+
+
+def _separated_labels(raw: list[str], cfg: Any, path: Path) -> tuple[np.ndarray, list[str]]:
+    """Multi-hot rows from `A|B` cells (`data.label_separator`); `data.negative_label` (or an
+    empty cell) is a row of zeros, not a class."""
+    found = [[part.strip() for part in value.split(cfg.label_separator) if part.strip()]
+             for value in raw]
+    negative = cfg.negative_label
+    found = [[] if parts == [negative] else parts for parts in found]
+    present = {part for parts in found for part in parts}
+    if negative in present:
+        row = next(i for i, parts in enumerate(found) if negative in parts)
+        raise DataError(f"{path} row {row + 2}: {negative!r} (`data.negative_label`) is listed "
+                        f"with other labels: {raw[row]!r}. Expected it alone.")
+    names = list(cfg.classes) if cfg.classes else sorted(present, key=_natural)
+    index = {name: i for i, name in enumerate(names)}
+    labels = np.zeros((len(raw), len(names)), "float32")
+    for i, parts in enumerate(found):
+        for part in parts:
+            if part not in index:
+                raise DataError(f"{path} row {i + 2}: label {part!r} is not one of the classes "
+                                f"in `data.classes` ({', '.join(names)}).")
+            labels[i, index[part]] = 1.0
+    return labels, names
+
+
+def _label_columns(rows: list[dict[str, str]], cfg: Any, header: list[str], path: Path
+                   ) -> tuple[np.ndarray, list[str]]:
+    """Multi-hot rows from one 0/1 column per class (`data.label_columns`), named after them."""
+    columns = [table_column(header, c, "data.label_columns", path) for c in cfg.label_columns]
+    labels = np.zeros((len(rows), len(columns)), "float32")
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            value = row[column].strip()
+            if value not in ("0", "1", "0.0", "1.0"):
+                raise DataError(f"{path} row {i + 2}: column {column!r} must be 0 or 1. "
+                                f"Received: {value!r}")
+            labels[i, j] = float(value)
+    return labels, columns
 
 
 def _natural(name: str) -> tuple:

@@ -27,7 +27,12 @@ from cnnkit.data.sources import (
     check_split_keys,
     typed_data_config,
 )
-from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
+from cnnkit.data.sources.csv_files import (
+    multilabel_key,
+    read_table,
+    table_column,
+    table_targets,
+)
 from cnnkit.data.sources.folder import existing_dir, mask_class_names, split_folders
 from cnnkit.data.splits import assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
@@ -48,6 +53,9 @@ class NiftiSchema(FileSourceSchema):
     labels: str | None = None  # CSV of file name + label, relative to `path` unless absolute
     path_column: str = "path"
     label_column: str | None = "label"
+    label_separator: str | None = None  # multi-label, as the csv source
+    label_columns: list[str] | None = None
+    negative_label: str | None = None
     target_columns: list[str] | None = None
     classes: list[str] | None = None
 
@@ -56,12 +64,16 @@ class NiftiSchema(FileSourceSchema):
         if values.get("labels") and values.get("target_columns"):
             return "values", "data.target_columns"
         if values.get("labels"):
-            return "label", "data.labels"
+            return "label", multilabel_key(values) or "data.labels"
         return "mask", f"the {values.get('masks_dir')}/ folder of data.path"
 
     @staticmethod
     def rank(values: dict[str, Any]) -> int | None:
         return 3
+
+    @staticmethod
+    def multilabel(values: dict[str, Any]) -> str | None:
+        return multilabel_key(values) if values.get("labels") else None
 
 
 def volume_stem(path: Path) -> str:
