@@ -78,6 +78,12 @@ class CommonDataSchema:
         `task.mode=auto` means multilabel; None: single labels, or unknown until read."""
         return None
 
+    @staticmethod
+    def target_names(values: dict[str, Any]) -> list[str] | None:
+        """Names of the regression targets (`data.target_columns`), which name the task's
+        outputs; None: unnamed."""
+        return None
+
 
 @dataclass
 class SplitSchema(CommonDataSchema):
@@ -131,16 +137,26 @@ def check_source(data_cfg: Any) -> None:
         entry.check(checked, {"data": checked})
 
 
-def multilabel_data(data_cfg: Any) -> str | None:
-    """`CommonDataSchema.multilabel` of the configured source: the key that makes its labels
-    multi-hot, or None."""
+def _schema_of(data_cfg: Any) -> tuple[Any, dict[str, Any]] | None:
+    """The configured source's schema with the plain values, or None (no such source)."""
     load_source_modules()
     values = to_plain(data_cfg)
     name = str(values.get("source"))
-    if name not in SOURCES:
-        return None
-    schema = SOURCES.entry(name).schema
-    return schema.multilabel(values) if schema is not None else None
+    schema = SOURCES.entry(name).schema if name in SOURCES else None
+    return (schema, values) if schema is not None else None
+
+
+def multilabel_data(data_cfg: Any) -> str | None:
+    """`CommonDataSchema.multilabel` of the configured source: the key that makes its labels
+    multi-hot, or None."""
+    found = _schema_of(data_cfg)
+    return found[0].multilabel(found[1]) if found else None
+
+
+def data_target_names(data_cfg: Any) -> list[str] | None:
+    """`CommonDataSchema.target_names` of the configured source, or None."""
+    found = _schema_of(data_cfg)
+    return found[0].target_names(found[1]) if found else None
 
 
 def typed_data_config(schema: type[S], data_cfg: Any) -> S:

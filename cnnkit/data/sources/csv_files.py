@@ -58,6 +58,11 @@ class CsvSchema(FileSourceSchema):
     def multilabel(values: dict[str, Any]) -> str | None:
         return multilabel_key(values)
 
+    @staticmethod
+    def target_names(values: dict[str, Any]) -> list[str] | None:
+        columns = values.get("target_columns")
+        return [str(c) for c in columns] if columns and not values.get("mask_column") else None
+
 
 def multilabel_key(values: dict[str, Any]) -> str | None:
     """The key that makes a table's labels multi-hot (CSV and NIfTI labels), or None."""

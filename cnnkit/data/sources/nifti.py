@@ -75,6 +75,11 @@ class NiftiSchema(FileSourceSchema):
     def multilabel(values: dict[str, Any]) -> str | None:
         return multilabel_key(values) if values.get("labels") else None
 
+    @staticmethod
+    def target_names(values: dict[str, Any]) -> list[str] | None:
+        columns = values.get("target_columns")
+        return [str(c) for c in columns] if columns and values.get("labels") else None
+
 
 def volume_stem(path: Path) -> str:
     name = path.name
