@@ -154,3 +154,19 @@ def test_numpy_arrays_take_folds(tmp_path):
     data = load_source(compose("train", ["data=numpy", f"data.path={path}", "data.folds=5",
                                          "data.fold=1", "data.test_fraction=0"]).data)
     assert {k: len(v[1]) for k, v in data.splits.items()} == {"train": 16, "val": 4}
+
+
+def test_folder_group_pattern_keeps_each_patient_in_one_split(tmp_path):
+    for i in range(30):
+        folder = tmp_path / ("benign", "malignant")[i % 2]
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(np.full((4, 4), i, np.uint8)).save(folder / f"P{i // 3:02d}_{i}.png")
+    data = load_source(compose("train", ["data=folder", f"data.path={tmp_path}",
+                                         r"data.group_pattern='^(P\d+)_'"]).data)
+    sides = {name: group_of([Path(f).name for f in files])
+             for name, files in data.meta["files"].items()}
+    assert set(sides) == {"train", "val", "test"}
+    assert all(sides[a].isdisjoint(sides[b]) for a in sides for b in sides if a < b)
+    with pytest.raises(DataError, match=r"does not match the file name 'P00_0.png'"):
+        load_source(compose("train", ["data=folder", f"data.path={tmp_path}",
+                                      r"data.group_pattern='^patient(\d+)'"]).data)
