@@ -4,6 +4,9 @@ A Hydra callback (conf/train.yaml `hydra.callbacks`) reads the sweep directory o
 done — each trial's `.hydra/overrides.yaml` and `metrics.json`, or `failed.json` — so the table is
 the same whichever launcher ran the trials (in this process, joblib workers, SLURM jobs). It
 prints the table with the best trial marked and named, and writes it as `<sweep dir>/trials.csv`.
+Under it, mean and ± std rows summarise each metric over the trials that finished (a
+cross-validation, `-m data.fold=0,1,2,3,4`, reads its result there), also written as
+`<sweep dir>/trials_summary.csv`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from cnnkit.commands.sweeps import FAILED, improves
 from cnnkit.io import rundir
 
 TRIALS_CSV = "trials.csv"
+SUMMARY_CSV = "trials_summary.csv"
 #: metrics.json entries that are not results of the trial
 _NOT_METRICS = ("monitor",)
 #: left out of the printed table (kept in the CSV)
@@ -79,6 +83,37 @@ class Sweep:
         keys = [k for k in _union(t.metrics for t in self.trials if not t.failed)
                 if k != self.monitor and k not in _NOT_METRICS]
         return [self.monitor, *sorted(keys, key=lambda k: not k.startswith("val_"))]
+
+
+@dataclass
+class Spread:
+    """One metric over the finished trials: mean, sample standard deviation (n - 1), count."""
+
+    mean: float
+    std: float
+    count: int
+
+
+def spreads(sweep: Sweep) -> dict[str, Spread]:
+    """Mean ± std of every metric that two or more finished trials recorded."""
+    out = {}
+    for key in sweep.metric_keys:
+        values = [v for t in sweep.trials if (v := t.value(key)) is not None]
+        if len(values) >= 2:
+            mean = math.fsum(values) / len(values)
+            std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            out[key] = Spread(mean, std, len(values))
+    return out
+
+
+def summary_csv_text(sweep: Sweep) -> str:
+    """metric, mean, std, n: one row per metric of `spreads`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["metric", "mean", "std", "n"])
+    for key, spread in spreads(sweep).items():
+        writer.writerow([key, spread.mean, spread.std, spread.count])
+    return out.getvalue()
 
 
 def _union(dicts: Any) -> list[str]:
@@ -194,6 +229,13 @@ def render(sweep: Sweep, out: Any) -> None:
         else:
             table.add_row(*marks, *(_cell(t.metrics.get(k, "-")) for k in metrics),
                           style="green" if t is best else None)
+    spread = spreads(sweep)
+    if spread:
+        table.add_section()  # over the trials that finished: n = trials - failed
+        for label, part in (("mean", "mean"), ("± std", "std")):
+            table.add_row(label, *("" for _ in sweep.varying),
+                          *(_cell(getattr(spread[k], part)) if k in spread else "-"
+                            for k in metrics), style="bold")
     out.print(table)
     out.print(best_line(sweep))
     for t in failed:
@@ -216,6 +258,8 @@ class TrialsTable(Callback):
         if not sweep.trials:
             return
         rundir.write_text(sweep_dir / TRIALS_CSV, csv_text(sweep))
+        if spreads(sweep):
+            rundir.write_text(sweep_dir / SUMMARY_CSV, summary_csv_text(sweep))
         out = console()
         render(sweep, out)
         out.print(f"Trials table: {sweep_dir / TRIALS_CSV}")

@@ -4,7 +4,8 @@ multi-label (one sigmoid unit per class, each with a threshold).
 Losses: cross-entropy (sparse, or categorical on one-hot targets when label smoothing or
 mixup/cutmix need soft labels) or focal loss; `class_weight: balanced` weighs each class by
 n / (K x count) from the training split's counts. Evaluate reports accuracy, AUC, macro F1,
-per-class precision/recall/F1 and the confusion matrix.
+per-class precision/recall/F1 and the confusion matrix; multi-label adds per-class AUROC and
+average precision. `task.mode=auto` is multilabel when the data give multi-hot labels.
 """
 
 from __future__ import annotations
@@ -23,6 +24,20 @@ losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
 metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 MODES = ("auto", "multiclass", "binary", "multilabel")
+
+
+def resolve_mode(mode: str, data_cfg: Any) -> str:
+    """`task.mode` for the data: auto is multilabel when the data say their labels are multi-hot
+    (`data.label_separator`, `data.label_columns`); a single-label mode is refused for them."""
+    from cnnkit.data.sources import multilabel_data
+
+    if mode not in MODES:
+        raise ConfigError(f"`task.mode` must be one of {', '.join(MODES)}. Received: {mode!r}")
+    multi_hot = multilabel_data(data_cfg) if data_cfg is not None else None
+    if multi_hot and mode in ("multiclass", "binary"):
+        raise ConfigError(f"`task.mode={mode}` learns one label per image, but {multi_hot} "
+                          "gives several (multi-hot). Use task.mode=multilabel (or auto).")
+    return "multilabel" if multi_hot and mode == "auto" else mode
 
 
 def output_activation_name(model: Any) -> str:
@@ -46,10 +61,9 @@ class Classification(Task):
 
     @property
     def mode(self) -> str:
-        mode = str(self.option("mode", "auto"))
-        if mode not in MODES:
-            raise ConfigError(f"`task.mode` must be one of {', '.join(MODES)}. Received: {mode!r}")
-        return mode
+        """`task.mode` as `resolve_mode` reads it for the run's data."""
+        data = self.run_cfg.get("data") if self.run_cfg is not None else None
+        return resolve_mode(str(self.option("mode", "auto")), data)
 
     @property
     def one_hot(self) -> bool:
@@ -62,7 +76,8 @@ class Classification(Task):
     def _kind(self, model: Any) -> str:
         """multiclass | binary | multilabel, from `task.mode` and the model's output."""
         units = int(model.outputs[0].shape[-1])
-        kind = self.mode if self.mode != "auto" else ("binary" if units == 1 else "multiclass")
+        mode = self.mode
+        kind = mode if mode != "auto" else ("binary" if units == 1 else "multiclass")
         if kind in ("binary", "multilabel") and output_activation_name(model) == "softmax":
             raise ConfigError(
                 f"`task.mode={kind}` needs a sigmoid output, but the model's output layer uses "
@@ -225,21 +240,37 @@ class Classification(Task):
 
     def _evaluate_multilabel(self, report: dict[str, Any], y_true: np.ndarray, probs: np.ndarray,
                              names: list[str]) -> dict[str, Any]:
-        from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+        """Per class, as CheXNet reports: AUROC and average precision (threshold-free; null
+        where the split holds only one value of the class), then precision/recall/F1 at the
+        class's decision threshold (`task.threshold`)."""
+        from sklearn.metrics import (
+            average_precision_score,
+            precision_recall_fscore_support,
+            roc_auc_score,
+        )
 
-        y_pred = metrics.positive(probs, self.thresholds(probs.shape[-1])).astype(int)
+        thresholds = self.thresholds(probs.shape[-1])
+        y_pred = metrics.positive(probs, thresholds).astype(int)
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, zero_division=0)
         report["num_samples"] = int(len(y_true))
         report["accuracy"] = float(np.mean(y_true == y_pred))  # per label decision
         report["subset_accuracy"] = float(np.mean((y_true == y_pred).all(-1)))
         report["macro_f1"] = float(np.mean(f1))
-        both = [(y_true[:, k].min() != y_true[:, k].max()) for k in range(len(names))]
-        report["auc"] = float(roc_auc_score(y_true[:, both], probs[:, both], average="macro")) \
-            if any(both) else None
+        both = [bool(y_true[:, k].min() != y_true[:, k].max()) for k in range(len(names))]
+        auroc = [float(roc_auc_score(y_true[:, k], probs[:, k])) if ok else None
+                 for k, ok in enumerate(both)]
+        ap = [float(average_precision_score(y_true[:, k], probs[:, k])) if ok else None
+              for k, ok in enumerate(both)]
+        scored = [k for k, ok in enumerate(both) if ok]
+        report["auc"] = float(np.mean([auroc[k] for k in scored])) if scored else None
+        report["mean_average_precision"] = float(np.mean([ap[k] for k in scored])) \
+            if scored else None
         report["per_class"] = {
-            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for name, p, r, f, s in zip(names, precision, recall, f1, support, strict=True)
+            name: {"auroc": auroc[k], "average_precision": ap[k],
+                   "threshold": float(thresholds[k]), "precision": float(precision[k]),
+                   "recall": float(recall[k]), "f1": float(f1[k]), "support": int(support[k])}
+            for k, name in enumerate(names)
         }
         report["class_names"] = names
         return report
@@ -249,10 +280,13 @@ class Classification(Task):
 
         print_metrics_table(report, console)
         per_class = Table(title="Per class")
-        for column in ("class", "precision", "recall", "f1", "support"):
-            per_class.add_column(column, justify="right")
-        for name, row in report["per_class"].items():
-            per_class.add_row(name, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")),
+        rows = report["per_class"]
+        scores = [k for k in ("auroc", "average_precision", "threshold", "precision", "recall",
+                              "f1") if all(k in row for row in rows.values())]
+        for column in ("class", *scores, "support"):
+            per_class.add_column(column.replace("average_precision", "AP"), justify="right")
+        for name, row in rows.items():
+            per_class.add_row(name, *("-" if row[k] is None else f"{row[k]:.3f}" for k in scores),
                               str(row["support"]))
         console.print(per_class)
         if "confusion_matrix" not in report:

@@ -72,6 +72,10 @@ def check_task_fits_data(config: dict[str, Any]) -> None:
             _fits(str(spec["task"]), TASKS.entry(str(spec["task"])).schema.ACCEPTS, kind[head],
                   f"{decided_by}.{head}", f"task.heads.{head}.task")
         return
+    if name == "classification":
+        from cnnkit.tasks.classification import resolve_mode
+
+        resolve_mode(str(task.get("mode", "auto")), data)
     accepts = TASKS.entry(name).schema.ACCEPTS
     if isinstance(kind, dict):
         if accepts:

@@ -3,7 +3,9 @@
 Targets are standardised per output with the training split's mean and std (`task.normalize`),
 so outputs of different scales weigh alike in the loss; the statistics are saved in the run's
 `task.json` and undone before anything is reported or written, so errors and predictions are
-in the data's own units.
+in the data's own units. Outputs are named by `task.outputs`, else after the data's targets
+(`data.target_columns`: radius, brightness), else `value`; the names are saved in `task.json`
+too, so `evaluate` and `predict` write the names the run trained with.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
 metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 
-
 @TASKS.register("regression", schema=RegressionSchema)
 class Regression(Task):
     name = "regression"
@@ -36,30 +37,52 @@ class Regression(Task):
             raise ConfigError(f"`task.target_kind` must be values or boxes. Received: {kind!r}")
         return kind
 
+    def configured_names(self) -> list[str]:
+        """`task.outputs`; else the data's target names (`data.target_columns`); else `value`.
+        Both given: they must agree in number."""
+        from cnnkit.data.sources import data_target_names
+
+        data = self.run_cfg.get("data") if self.run_cfg is not None else None
+        from_data = data_target_names(data) if data is not None else None
+        outputs = self.option("outputs")
+        if outputs is None:
+            return from_data or ["value"]
+        names = [str(n) for n in outputs]
+        if from_data and len(from_data) != len(names):
+            raise ConfigError(f"`task.outputs` names {len(names)} outputs ({', '.join(names)}) "
+                              f"but data.target_columns gives {len(from_data)} "
+                              f"({', '.join(from_data)}). Expected as many, or task.outputs=null "
+                              "to name them after the columns.")
+        return names
+
     def complete_model_config(self, model_cfg: Any, class_names: list[str] | None,
                               input_shape: list[int] | None = None) -> None:
-        outputs = self.option("outputs")
+        outputs = self.configured_names()
         if model_cfg.get("num_classes") is None and not outputs:
             raise ConfigError("`task.outputs` is empty and `model.num_classes` is null. Expected "
                               "the output names, e.g. task.outputs=[x1,y1,x2,y2]")
-        set_default(model_cfg, "num_classes", len(outputs or []))
+        set_default(model_cfg, "num_classes", len(outputs))
         set_default(model_cfg, "output_activation", "linear")
 
     def output_names(self, count: int) -> list[str]:
-        names = [str(n) for n in self.option("outputs", [])]
+        """The names saved when training (`task.json`), else as configured; `output_<i>` when
+        they do not match the model's `count` outputs (a `model.num_classes` set by hand)."""
+        names = self.state.get("output_names") or self.configured_names()
         return names if len(names) == count else [f"output_{i}" for i in range(count)]
 
     def fit(self, data: Any) -> None:
-        """Mean and std of each output on the training split (raw targets)."""
+        """The output names, and the mean and std of each output on the training split (raw
+        targets)."""
         from cnnkit.data.pipeline import split_targets
 
+        self.state = {"output_names": self.configured_names()}
         if not self.option("normalize", True):
             return
         targets = np.asarray(split_targets(data.source.split("train")), "float64")
         y = targets.reshape(len(targets), -1)
         std = y.std(0)
-        self.state = {"target_mean": y.mean(0).tolist(),
-                      "target_std": np.where(std < 1e-12, 1.0, std).tolist()}
+        self.state.update(target_mean=y.mean(0).tolist(),
+                          target_std=np.where(std < 1e-12, 1.0, std).tolist())
 
     def _stats(self) -> tuple[np.ndarray, np.ndarray]:
         return (np.asarray(self.state.get("target_mean", 0.0), "float32"),

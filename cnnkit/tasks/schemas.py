@@ -40,7 +40,7 @@ class ClassificationSchema:
 class RegressionSchema:
     ACCEPTS: ClassVar[tuple[str, ...]] = ("values", "boxes")
     name: str = "regression"
-    outputs: list[str] = setting(factory=lambda: ["value"], min_items=1)
+    outputs: list[str] | None = setting(None, min_items=1)  # null: the data's target names
     loss: str = setting("mse", choices=REGRESSION_LOSSES)
     huber_delta: float = setting(1.0, gt=0)
     normalize: bool = True

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from cnnkit.config.check import check_group, schema_keys, setting
 from cnnkit.config.plain import to_plain
-from cnnkit.data.splits import limit_splits
+from cnnkit.data.splits import check_folds, limit_splits
 from cnnkit.registry import Registry
 
 
@@ -76,13 +76,39 @@ class CommonDataSchema:
         """Spatial rank of the examples (1 signals, 2 images, 3 volumes); None: unknown."""
         return 2
 
+    @staticmethod
+    def multilabel(values: dict[str, Any]) -> str | None:
+        """The key that makes the class targets multi-hot (several labels per example), so
+        `task.mode=auto` means multilabel; None: single labels, or unknown until read."""
+        return None
+
+    @staticmethod
+    def target_names(values: dict[str, Any]) -> list[str] | None:
+        """Names of the regression targets (`data.target_columns`), which name the task's
+        outputs; None: unnamed."""
+        return None
+
 
 @dataclass
-class FileSourceSchema(CommonDataSchema):
+class SplitSchema(CommonDataSchema):
+    """Keys of the sources whose val/test are carved by `data/splits.py`: k-fold as well."""
+
+    folds: int | None = setting(None, min=2)  # K: cross-validation, val is fold `fold` of K
+    fold: int | None = setting(None, min=0)  # 0..K-1; sweep it: -m data.fold=0,1,2,3,4
+
+
+@dataclass
+class FileSourceSchema(SplitSchema):
     """Keys of the sources that decode files."""
 
+    group_pattern: str | None = None  # regex on file names; its first group names the group
     on_bad_file: Literal["error", "skip"] = "error"
     workers: int = setting(0, min=0)  # decoding threads; 0: one per core + 4
+
+
+def check_split_keys(data_cfg: Any, config: Any = None) -> None:
+    """`data.fold` and `data.folds` agree: the validation pass's check of SplitSchema sources."""
+    check_folds(data_cfg.get("folds"), data_cfg.get("fold"))
 
 
 #: A source is `load(data_cfg) -> SourceData`; its entry's schema subclasses CommonDataSchema
@@ -113,6 +139,28 @@ def check_source(data_cfg: Any) -> None:
     checked = check_group(values, entry.schema, "data") if entry.schema else values
     if entry.check is not None:
         entry.check(checked, {"data": checked})
+
+
+def _schema_of(data_cfg: Any) -> tuple[Any, dict[str, Any]] | None:
+    """The configured source's schema with the plain values, or None (no such source)."""
+    load_source_modules()
+    values = to_plain(data_cfg)
+    name = str(values.get("source"))
+    schema = SOURCES.entry(name).schema if name in SOURCES else None
+    return (schema, values) if schema is not None else None
+
+
+def multilabel_data(data_cfg: Any) -> str | None:
+    """`CommonDataSchema.multilabel` of the configured source: the key that makes its labels
+    multi-hot, or None."""
+    found = _schema_of(data_cfg)
+    return found[0].multilabel(found[1]) if found else None
+
+
+def data_target_names(data_cfg: Any) -> list[str] | None:
+    """`CommonDataSchema.target_names` of the configured source, or None."""
+    found = _schema_of(data_cfg)
+    return found[0].target_names(found[1]) if found else None
 
 
 def typed_data_config(schema: type[S], data_cfg: Any) -> S:

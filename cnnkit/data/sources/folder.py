@@ -19,9 +19,10 @@ from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
+    check_split_keys,
     typed_data_config,
 )
-from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
+from cnnkit.data.splits import SPLIT_NAMES, assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
 
 
@@ -142,6 +143,7 @@ def file_source(listed: ListedFiles, carved: dict[str, Any], class_names: list[s
 
 def check_folder(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
+    check_split_keys(data_cfg)
     existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
@@ -163,7 +165,8 @@ def load_folder_source(data_cfg: Any) -> SourceData:
             files, class_names, labels = class_files(folder, class_names)
             given[name] = (files, labels)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
-                             max_samples=cfg.max_samples)
+                             max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
+                             groups=pattern_groups(given, cfg.group_pattern))
     listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
                               masks=segmentation, workers=cfg.workers)
     return file_source(listed, carved, class_names, cfg.classes, f"image folder {root}",

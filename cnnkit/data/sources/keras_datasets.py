@@ -19,8 +19,9 @@ import numpy as np
 
 from cnnkit.data.sources import (
     SOURCES,
-    CommonDataSchema,
     SourceData,
+    SplitSchema,
+    check_split_keys,
     typed_data_config,
 )
 from cnnkit.data.splits import assemble_splits
@@ -46,7 +47,7 @@ DATASETS: dict[str, tuple[list[str], str, list[str] | None]] = {
 
 
 @dataclass
-class KerasSchema(CommonDataSchema):
+class KerasSchema(SplitSchema):
     source: str = "keras"
     name: Literal["mnist", "fashion_mnist", "cifar10", "cifar100"] = "mnist"
     label_mode: Literal["fine", "coarse"] = "fine"  # cifar100 only: fine (100 classes) | coarse (20)
@@ -107,6 +108,7 @@ def cached_files(cfg: KerasSchema) -> list[Path]:
 
 def check_keras(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
+    check_split_keys(data_cfg)
     cached_files(typed_data_config(KerasSchema, data_cfg))
 
 
@@ -118,7 +120,8 @@ def load_keras_source(data_cfg: Any) -> SourceData:
     add_axis = (lambda x: x[..., None]) if x_train.ndim == 3 else (lambda x: x)
     given = {"train": (add_axis(x_train), y_train.reshape(-1).astype("int32")),
              "test": (add_axis(x_test), y_test.reshape(-1).astype("int32"))}
-    splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                             folds=cfg.folds, fold=cfg.fold)
     class_names = DATASETS[cfg.name][2]
     if class_names is None:
         class_names = [str(i) for i in range(int(np.max(y_train)) + 1)]

@@ -24,11 +24,17 @@ from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
     SourceData,
+    check_split_keys,
     typed_data_config,
 )
-from cnnkit.data.sources.csv_files import read_table, table_column, table_targets
+from cnnkit.data.sources.csv_files import (
+    multilabel_key,
+    read_table,
+    table_column,
+    table_targets,
+)
 from cnnkit.data.sources.folder import existing_dir, mask_class_names, split_folders
-from cnnkit.data.splits import assemble_splits
+from cnnkit.data.splits import assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -47,6 +53,9 @@ class NiftiSchema(FileSourceSchema):
     labels: str | None = None  # CSV of file name + label, relative to `path` unless absolute
     path_column: str = "path"
     label_column: str | None = "label"
+    label_separator: str | None = None  # multi-label, as the csv source
+    label_columns: list[str] | None = None
+    negative_label: str | None = None
     target_columns: list[str] | None = None
     classes: list[str] | None = None
 
@@ -55,12 +64,21 @@ class NiftiSchema(FileSourceSchema):
         if values.get("labels") and values.get("target_columns"):
             return "values", "data.target_columns"
         if values.get("labels"):
-            return "label", "data.labels"
+            return "label", multilabel_key(values) or "data.labels"
         return "mask", f"the {values.get('masks_dir')}/ folder of data.path"
 
     @staticmethod
     def rank(values: dict[str, Any]) -> int | None:
         return 3
+
+    @staticmethod
+    def multilabel(values: dict[str, Any]) -> str | None:
+        return multilabel_key(values) if values.get("labels") else None
+
+    @staticmethod
+    def target_names(values: dict[str, Any]) -> list[str] | None:
+        columns = values.get("target_columns")
+        return [str(c) for c in columns] if columns and values.get("labels") else None
 
 
 def volume_stem(path: Path) -> str:
@@ -176,6 +194,7 @@ def check_nifti(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
     cfg = typed_data_config(NiftiSchema, data_cfg)
     _check(cfg)
+    check_split_keys(data_cfg)
     existing_dir(cfg.path)
 
 
@@ -191,7 +210,8 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
         class_names = names or class_names
         given[name] = (images, np.asarray([str(t) for t in targets]) if segmentation else targets)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
-                             max_samples=cfg.max_samples)
+                             max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
+                             groups=pattern_groups(given, cfg.group_pattern))
     splits, volumes_meta, skipped = {}, {}, 0
     for name, (images, targets) in carved.items():
         images = list(images)

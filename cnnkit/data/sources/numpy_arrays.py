@@ -15,8 +15,9 @@ import numpy as np
 from cnnkit.data.images import MAX_8BIT, MAX_16BIT, binary_to_index
 from cnnkit.data.sources import (
     SOURCES,
-    CommonDataSchema,
     SourceData,
+    SplitSchema,
+    check_split_keys,
     typed_data_config,
 )
 from cnnkit.data.splits import SPLIT_NAMES, assemble_splits
@@ -28,7 +29,7 @@ def _default_keys() -> dict[str, str]:
 
 
 @dataclass
-class NumpySchema(CommonDataSchema):
+class NumpySchema(SplitSchema):
     source: str = "numpy"
     path: str = ""
     keys: dict[str, str] = field(default_factory=_default_keys)  # x_train -> name in the file
@@ -90,6 +91,7 @@ def arrays_path(cfg: NumpySchema) -> Path:
 
 def check_numpy(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
+    check_split_keys(data_cfg)
     arrays_path(typed_data_config(NumpySchema, data_cfg))
 
 
@@ -129,7 +131,8 @@ def load_numpy_source(data_cfg: Any) -> SourceData:
         given = {s: (x, y[:, 0]) for s, (x, y) in given.items()}
     if not segmentation and np.issubdtype(y_train.dtype, np.integer):
         given = {s: (x, y.astype("int32")) for s, (x, y) in given.items()}
-    splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    splits = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                             folds=cfg.folds, fold=cfg.fold)
     labels = splits["train"][1]
     class_names = None
     if np.issubdtype(labels.dtype, np.integer):

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from rich.console import Console
 
 from cnnkit.commands.sweep_table import (
+    SUMMARY_CSV,
     TRIALS_CSV,
     Sweep,
     TrialsTable,
@@ -20,6 +21,7 @@ from cnnkit.commands.sweep_table import (
     csv_text,
     read_trials,
     render,
+    spreads,
 )
 from cnnkit.commands.sweeps import FAILED
 
@@ -130,3 +132,28 @@ def test_callback_on_a_clean_sweep_returns(tmp_path, capsys):
     TrialsTable().on_multirun_end(config=callback_config(tmp_path))
     assert (tmp_path / TRIALS_CSV).is_file()
     assert "best: trial 0 (val_loss 0.4000)" in capsys.readouterr().out
+
+
+def test_mean_and_std_over_the_finished_trials(sweep_dir):
+    """A cross-validation's result: mean ± sample std of each metric, failed trials left out."""
+    sweep = Sweep(read_trials(sweep_dir), "val_loss", "min")
+    spread = spreads(sweep)["val_accuracy"]  # 0.80, 0.93, 0.95 (trial 2 failed)
+    assert spread.count == 3 and spread.mean == pytest.approx(0.8933333)
+    assert spread.std == pytest.approx(0.0814453, rel=1e-5)
+    out = Console(record=True, width=250)
+    render(sweep, out)
+    text = out.export_text()
+    mean = next(line for line in text.splitlines() if "│  mean │" in line)
+    std = next(line for line in text.splitlines() if "± std" in line)
+    assert "0.8933" in mean and "0.0814" in std
+    with pytest.raises(SystemExit):
+        TrialsTable().on_multirun_end(config=callback_config(sweep_dir))
+    rows = list(csv.DictReader(io.StringIO((sweep_dir / SUMMARY_CSV).read_text())))
+    assert rows[0]["metric"] == "val_loss" and float(rows[0]["mean"]) == pytest.approx(0.3533333)
+    assert {r["n"] for r in rows} == {"3"}
+
+
+def test_one_trial_has_no_spread(tmp_path):
+    trial(tmp_path, "0", ["optimizer.lr=0.1"], metrics(0.4, 0.9))
+    TrialsTable().on_multirun_end(config=callback_config(tmp_path))
+    assert not (tmp_path / SUMMARY_CSV).exists()

@@ -93,3 +93,34 @@ def test_multilabel_thresholds_per_class_in_evaluate_and_csv(tmp_path):
     write_predictions(task, task.predict(model, logits), list("pqrs"), ["a", "b"], tmp_path / "p.csv")
     rows = [line.split(",")[1] for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
     assert rows == ["a", "b", "a;b", ""]
+
+
+def test_multilabel_report_has_auroc_and_average_precision_per_class():
+    task = classification(mode="multilabel")
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Activation("sigmoid")(inputs))
+    model.compile(loss=task.loss(model), metrics=task.metrics(model))
+    logits = np.array([[2.0, 1.0], [-1.0, 3.0], [1.0, -2.0], [-3.0, 0.5]], "float32")
+    labels = np.array([[1, 0], [0, 1], [0, 0], [0, 1]], "float32")  # a: one positive, ranked top
+    report = task.evaluate(model, tf.data.Dataset.from_tensor_slices((logits, labels)).batch(2),
+                           ["a", "b"])
+    assert report["per_class"]["a"]["auroc"] == 1.0 and report["per_class"]["a"]["threshold"] == 0.5
+    # b: positives at p(3.0), p(0.5); negatives at p(1.0), p(-2.0) -> 3 of 4 pairs ordered
+    assert report["per_class"]["b"]["auroc"] == pytest.approx(0.75)
+    assert report["per_class"]["b"]["average_precision"] == pytest.approx((1 + 2 / 3) / 2)
+    assert report["auc"] == pytest.approx(0.875)
+
+
+def test_auto_mode_is_multilabel_for_multi_hot_table_labels():
+    from omegaconf import OmegaConf
+
+    from cnnkit.errors import ConfigError
+    from cnnkit.tasks.classification import resolve_mode
+
+    separated = OmegaConf.create({"source": "csv", "label_separator": "|"})
+    assert resolve_mode("auto", separated) == "multilabel"
+    assert resolve_mode("auto", {"source": "csv", "label_columns": ["a", "b"]}) == "multilabel"
+    assert resolve_mode("auto", {"source": "csv", "label_column": "label"}) == "auto"
+    with pytest.raises(ConfigError, match=r"`task.mode=multiclass` learns one label per image, "
+                                          r"but data.label_separator gives several"):
+        resolve_mode("multiclass", separated)

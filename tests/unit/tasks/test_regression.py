@@ -74,3 +74,27 @@ def test_reconstruction_outputs_as_many_channels_as_the_input():
     get_task(OmegaConf.create({"name": "reconstruction"})).complete_model_config(
         cfg, None, [16, 16, 3])
     assert (cfg.num_classes, cfg.output_activation) == (3, "linear")
+
+
+def test_outputs_are_named_after_the_target_columns_and_saved_with_the_run(tmp_path):
+    run_cfg = OmegaConf.create({"data": {"source": "csv", "target_columns": ["radius", "brightness"]}})
+    task = get_task(OmegaConf.create({"name": "regression", "outputs": None}), run_cfg)
+    model_cfg = OmegaConf.create({"num_classes": None})
+    task.complete_model_config(model_cfg, None, [8, 8, 1])
+    assert model_cfg.num_classes == 2
+    task.fit(FakeData(np.array([[1.0, 2.0], [3.0, 5.0]], "float32")))
+    write_task_state(tmp_path, task.state)
+    later = get_task(OmegaConf.create({"name": "regression", "outputs": None}))  # no data config
+    later.restore_state(read_task_state(tmp_path))
+    assert later.output_names(2) == ["radius", "brightness"]
+    table = later.prediction_table(np.zeros((1, 2), "float32"), ["a.png"], None)
+    assert table.header == ["id", "radius", "brightness"]
+    assert get_task(OmegaConf.create({"name": "regression"})).output_names(1) == ["value"]
+
+
+def test_outputs_that_disagree_with_the_target_columns_are_refused():
+    run_cfg = OmegaConf.create({"data": {"source": "csv", "target_columns": ["radius", "brightness"]}})
+    with pytest.raises(ConfigError, match=r"`task.outputs` names 1 outputs \(value\) but "
+                                          r"data.target_columns gives 2 \(radius, brightness\)"):
+        get_task(OmegaConf.create({"name": "regression", "outputs": ["value"]}), run_cfg
+                 ).configured_names()

@@ -102,3 +102,43 @@ def test_assemble_splits_keeps_given_splits_and_carves_the_rest_stratified():
     assert np.array_equal(splits["test"][0], again["test"][0])
     one_of_a_kind = np.array([0, 0, 0, 0, 1], "int32")  # cannot stratify: falls back to random
     assert len(assemble_splits({"train": (np.arange(5), one_of_a_kind)}, 0.4, 0, 0)["val"][1]) == 2
+
+
+def write_findings_table(tmp_path: Path, cells: list[str], header: str = "path,label") -> Path:
+    names = write_images(tmp_path / "img", len(cells))
+    table = tmp_path / "findings.csv"
+    lines = [f"{n},{c}" for n, c in zip(names, cells, strict=True)]
+    table.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return table
+
+
+def test_csv_separated_findings_are_multi_hot_and_no_finding_is_all_zero(tmp_path):
+    table = write_findings_table(tmp_path, ["Effusion|Cardiomegaly", "No Finding", "Effusion",
+                                            "Cardiomegaly", "No Finding", "Mass | Effusion"])
+    data = load("csv", table, "data.label_separator=|", "data.negative_label=No Finding",
+                "data.val_fraction=0", "data.test_fraction=0")
+    y = data.splits["train"].targets  # labels live beside the files, decoded or not
+    assert data.class_names == ["Cardiomegaly", "Effusion", "Mass"]
+    assert y.dtype == np.float32 and y.tolist() == [[1, 1, 0], [0, 0, 0], [0, 1, 0], [1, 0, 0],
+                                                    [0, 0, 0], [0, 1, 1]]
+
+
+def test_csv_label_columns_are_multi_hot_named_after_the_columns(tmp_path):
+    table = write_findings_table(tmp_path, ["1,0", "0,0", "1,1", "0,1"], "path,edema,mass")
+    data = load("csv", table, "data.label_columns=[mass,edema]", "data.val_fraction=0",
+                "data.test_fraction=0")
+    assert data.class_names == ["mass", "edema"]
+    assert data.splits["train"].targets.tolist() == [[0, 1], [0, 0], [1, 1], [1, 0]]
+    bad = write_findings_table(tmp_path / "bad", ["1,0", "yes,0"], "path,edema,mass")
+    with pytest.raises(DataError, match=r"findings\.csv row 3: column 'edema' must be 0 or 1\. "
+                                        r"Received: 'yes'"):
+        load("csv", bad, "data.label_columns=[edema,mass]")
+
+
+def test_multi_label_errors_are_one_line(tmp_path):
+    table = write_findings_table(tmp_path, ["A|No Finding", "A"])
+    with pytest.raises(DataError, match=r"row 2: 'No Finding' \(`data.negative_label`\) is listed "
+                                        "with other labels"):
+        load("csv", table, "data.label_separator=|", "data.negative_label=No Finding")
+    with pytest.raises(ConfigError, match="`data.negative_label` .* needs `data.label_separator`"):
+        load("csv", table, "data.negative_label=No Finding")
