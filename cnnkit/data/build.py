@@ -64,8 +64,7 @@ class PreparedData:
                      f"exceeds the memory budget of {_gigabytes(self.budget_left)}: "
                      + ("decoded once into a disk cache" if mode == "disk" else "read each epoch"))
         if mode == "disk" and isinstance(split, FileSplit):
-            split = disk_cached(split, cache_root(cfg.get("cache_dir")), name,
-                                int(cfg.get("workers", 0) or 0))
+            split = disk_cached(split, cache_root(cfg.get("cache_dir")), name)
         elif mode == "disk":
             mode = "none"  # arrays are in memory already; tfds reads its own files
         self.cached[name] = (split, mode)

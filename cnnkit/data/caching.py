@@ -18,14 +18,13 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnnkit.data.file_splits import FileSplit, pool_size
+from cnnkit.data.file_splits import FileSplit
 from cnnkit.errors import ConfigError
 
 log = logging.getLogger("cnnkit.data")
@@ -33,7 +32,6 @@ log = logging.getLogger("cnnkit.data")
 CACHE_MODES = ("auto", "memory", "disk", "none")
 DEFAULT_BUDGET_FRACTION = 0.5
 FORMAT = 1  # bump when the record layout changes: old caches are then ignored
-WRITE_CHUNK = 256
 
 
 def cache_mode(value: Any) -> str:
@@ -148,7 +146,7 @@ def cache_key(split: FileSplit) -> str:
     return digest.hexdigest()[:32]
 
 
-def disk_cached(split: FileSplit, root: Path, name: str, workers: int = 0) -> DiskCachedSplit:
+def disk_cached(split: FileSplit, root: Path, name: str) -> DiskCachedSplit:
     """`split` decoded into `root/<key>.records` (written on first use, atomically; reused)."""
     key = cache_key(split)
     records, index = root / f"{key}.records", root / f"{key}.json"
@@ -157,7 +155,7 @@ def disk_cached(split: FileSplit, root: Path, name: str, workers: int = 0) -> Di
         log.info("Reading the %s split from the disk cache %s", name, records)
         return DiskCachedSplit(split, records, readable)
     root.mkdir(parents=True, exist_ok=True)
-    readable = _write_records(split, records, name, workers)
+    readable = _write_records(split, records, name)
     tmp = index.with_suffix(f".json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"files": len(split), "readable": readable.tolist(),
                                "decoder": str(split.decoder)}))
@@ -165,24 +163,28 @@ def disk_cached(split: FileSplit, root: Path, name: str, workers: int = 0) -> Di
     return DiskCachedSplit(split, records, readable)
 
 
-def _write_records(split: FileSplit, records: Path, name: str, workers: int) -> np.ndarray:
-    """Decode every file of `split` in a thread pool, in order, into fixed-size records."""
+def _write_records(split: FileSplit, records: Path, name: str) -> np.ndarray:
+    """Decode every file of `split` through the pipeline's parallel reader, in order, into
+    fixed-size records (an unreadable file's record stays zero and is not listed readable)."""
+    import tensorflow as tf
     from rich.progress import Progress
 
     tmp = records.with_suffix(f".records.{os.getpid()}.tmp")  # workers may share a cache
     readable, start = [], time.perf_counter()
-    with open(tmp, "wb") as out, ThreadPoolExecutor(pool_size(workers)) as pool, Progress(
-            transient=True) as progress:
+    record = np.zeros(split.decoder.shape, split.decoder.dtype).nbytes
+    if split.mask_decoder is not None:
+        record += np.zeros(split.mask_decoder.shape, split.mask_decoder.dtype).nbytes
+    decoded = split.dataset(tf.data.Dataset.range(len(split)), with_index=True)
+    with open(tmp, "wb") as out, Progress(transient=True) as progress:
         task = progress.add_task(f"Caching the {name} split (decoded once)", total=len(split))
-        for first in range(0, len(split), WRITE_CHUNK):
-            chunk = range(first, min(first + WRITE_CHUNK, len(split)))
-            for index, (x, y, ok) in zip(chunk, pool.map(split.read, chunk), strict=True):
-                out.write(x.tobytes())
-                if split.mask_decoder is not None:
-                    out.write(y.tobytes())
-                if ok:
-                    readable.append(index)
-            progress.advance(task, len(chunk))
+        for x, y, index in decoded.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+            out.seek(int(index) * record)
+            out.write(x.tobytes())
+            if split.mask_decoder is not None:
+                out.write(y.tobytes())
+            readable.append(int(index))
+            progress.advance(task)
+        out.truncate(len(split) * record)
     os.replace(tmp, records)
     seconds = time.perf_counter() - start
     log.info("Cached the %s split: %d images decoded in %.0f s (%.0f images/s) into %s (%.2f GB); "

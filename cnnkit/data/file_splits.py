@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,6 @@ from cnnkit.data.images import (
     MAX_8BIT,
     MAX_16BIT,
     BadImage,
-    check_on_bad_file,
     convert_channels,
     decode_image,
 )
@@ -36,6 +34,10 @@ log = logging.getLogger("cnnkit.data")
 DECODES = {"count": 0}
 _lock = threading.Lock()
 _read_error: dict[str, DataError | None] = {"error": None}
+_native_splits: dict[int, Any] = {}  # FileSplits decoded by TensorFlow's ops in this process
+
+
+JPEG_RATIOS = (1, 2, 4, 8)  # DCT scalings TensorFlow's decode_jpeg offers (see file_listing)
 
 
 def pool_size(workers: int) -> int:
@@ -64,8 +66,11 @@ class ImageDecoder:
     def value_max(self) -> float:
         return float(MAX_16BIT if self.wide else MAX_8BIT)
 
-    def __call__(self, path: str) -> tuple[np.ndarray, tuple[int, int]]:
-        array, original = decode_image(Path(path), self.size, mask=self.mask)
+    def __call__(self, path: str, resize: bool = True) -> tuple[np.ndarray, tuple[int, int]]:
+        """The decoded file and its size on disk; `resize=False`: images may come out larger
+        than `size` (reduced by JPEG DCT scaling only) for the pipeline to resize."""
+        array, original = decode_image(Path(path), self.size, mask=self.mask,
+                                       resize=resize or self.mask)
         with _lock:
             DECODES["count"] += 1
         if self.mask:
@@ -85,6 +90,9 @@ class FileSplit:
     decoder: ImageDecoder
     on_bad_file: str = "error"
     mask_decoder: ImageDecoder | None = None
+    branches: np.ndarray | None = None  # per file: `decode_branch` (None: Pillow for all)
+    resized: bool | None = None  # every file decodes at another size than the decoder's (True),
+    # none does (False), or some do (None), as the headers tell
     skipped: list[str] = field(default_factory=list)  # unreadable files met while reading
 
     def __len__(self) -> int:
@@ -104,12 +112,13 @@ class FileSplit:
             return self.mask_decoder.dtype, self.mask_decoder.shape
         return self.targets.dtype.name, list(self.targets.shape[1:])
 
-    def read(self, index: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    def read(self, index: int, resize: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
         """Example `index` as (x, y, readable); an unreadable one gives zeros and False under
-        `skip`, and a `DataError` naming the file under `error`."""
+        `skip`, and a `DataError` naming the file under `error`. `resize=False`: x may be
+        larger than the decoder's size (see `ImageDecoder`)."""
         path = self.files[index]
         try:
-            x, size = self.decoder(path)
+            x, size = self.decoder(path, resize=resize)
             if self.mask_decoder is None:
                 return x, np.asarray(self.targets[index]), True
             mask_path = str(self.targets[index])
@@ -133,23 +142,67 @@ class FileSplit:
             dtype, shape = self.target_spec()
             return np.zeros(self.decoder.shape, self.decoder.dtype), np.zeros(shape, dtype), False
 
-    def dataset(self, indices: Any) -> Any:
-        """(x, y) for each index of the int64 dataset `indices`, decoded in parallel (Pillow
-        releases the GIL), unreadable files left out."""
+    def dataset(self, indices: Any, with_index: bool = False) -> Any:
+        """(x, y) for each index of the int64 dataset `indices` (with the index: (x, y, i)),
+        decoded in parallel and resized in TensorFlow, unreadable files left out.
+
+        JPEG and PNG files decode with TensorFlow's own ops (2x the images/s of Pillow through
+        Python here, which also resized slower); other formats, and every file under
+        `on_bad_file=skip` (which must name what it leaves out), with Pillow through Python.
+        A file TensorFlow cannot decode is named afterwards (`read_error_behind`)."""
+        import tensorflow as tf
+
+        native = self.branches is not None and not self.may_skip and bool(self.branches.any())
+        if not native:
+            return self._python_dataset(indices, with_index)
+        _native_splits[id(self)] = self
+        files = tf.constant(self.files)
+        branches = tf.constant(self.branches, tf.int32)
+        y_dtype, y_shape = self.target_spec()
+        targets = None if self.mask_decoder else tf.constant(self.targets)
+
+        def read(index: Any) -> Any:
+            x = _decode_native(tf.io.read_file(files[index]), branches[index], self, index)
+            if targets is not None:
+                y = tf.gather(targets, index)
+            else:
+                y = tf.numpy_function(lambda i: self.mask_decoder(str(self.targets[int(i)]))[0],
+                                      [index], tf.as_dtype(y_dtype), stateful=False)
+                y.set_shape(y_shape)
+            return (x, y, index) if with_index else (x, y)
+
+        return indices.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def _python_dataset(self, indices: Any, with_index: bool) -> Any:
         import tensorflow as tf
 
         y_dtype, y_shape = self.target_spec()
+        decoder = self.decoder
 
         def read(index: Any) -> Any:
             x, y, ok = tf.numpy_function(
-                lambda i: self.read(int(i)), [index],
-                [tf.as_dtype(self.decoder.dtype), tf.as_dtype(y_dtype), tf.bool], stateful=False)
-            x.set_shape(self.decoder.shape)
+                lambda i: self.read(int(i), resize=False), [index],
+                [tf.as_dtype(decoder.dtype), tf.as_dtype(y_dtype), tf.bool], stateful=False)
+            x.set_shape([None, None, decoder.channels])
             y.set_shape(y_shape)
-            return x, y, ok
+            return _fit_size(x, decoder), y, ok, index
 
         ds = indices.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return ds.filter(_readable).map(_example)
+        return ds.filter(_readable).map(_with_index if with_index else _example)
+
+    def first_unreadable(self) -> DataError | None:
+        """The error naming the first file Pillow cannot decode: what a TensorFlow decode
+        failure was about (its message names no file)."""
+        with ThreadPoolExecutor(pool_size(0)) as pool:
+            for path, ok in zip(self.files, pool.map(_decodes, self.files), strict=True):
+                if not ok:
+                    try:
+                        self.decoder(path)
+                    except BadImage as exc:
+                        return DataError(
+                            f"Cannot read image {path}: {exc}. Fix or remove the file, or set "
+                            "`data.on_bad_file=skip` to leave unreadable files out.")
+        return None
 
     def arrays(self, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Every example decoded into (x, y) arrays: for small splits and tests."""
@@ -160,12 +213,86 @@ class FileSplit:
         return np.stack([r[0] for r in read]), np.stack([r[1] for r in read])
 
 
-def _readable(x: Any, y: Any, ok: Any) -> Any:
+def _decodes(path: str) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except Exception:  # any failure to decode counts: the caller names it with its reason
+        return False
+
+
+def _decode_native(data: Any, branch: Any, split: FileSplit, index: Any) -> Any:
+    """One file's bytes decoded by TensorFlow by its `decode_branch`, at the decoder's size."""
+    import tensorflow as tf
+
+    decoder = split.decoder
+    channels, wide = decoder.channels, decoder.wide
+
+    def widened(x: Any) -> Any:  # 8-bit files in a 16-bit set: scaled as the Pillow path does
+        return tf.cast(x, tf.uint16) * 257 if wide else x
+
+    def jpeg(ratio: int) -> Any:
+        def decode() -> Any:
+            x = tf.io.decode_jpeg(data, channels=min(channels, 3), ratio=ratio,
+                                  dct_method="INTEGER_FAST")
+            if channels == 4:
+                x = tf.concat([x, tf.fill(tf.concat([tf.shape(x)[:2], [1]], 0),
+                                          tf.constant(255, tf.uint8))], -1)
+            return widened(x)
+        return decode
+
+    def png() -> Any:
+        return tf.io.decode_png(data, channels=channels, dtype=tf.uint16 if wide else tf.uint8)
+
+    def pillow() -> Any:
+        x = tf.numpy_function(lambda i: split.read(int(i), resize=False)[0], [index],
+                              tf.as_dtype(decoder.dtype), stateful=False)
+        return x
+
+    decoders = [pillow, *(jpeg(r) for r in JPEG_RATIOS), png]
+    used = sorted(set(split.branches.tolist()))
+    # one decoder for all files (the usual case): called directly, a Case op costs a function
+    # call per image
+    x = decoders[used[0]]() if len(used) == 1 else tf.switch_case(branch, decoders)
+    x.set_shape([None, None, channels])
+    return _fit_size(x, decoder, split.resized)
+
+
+def _fit_size(x: Any, decoder: ImageDecoder, resized: bool | None = None) -> Any:
+    """x at the decoder's size: bilinear, rounded back to its integer type. JPEG DCT scaling
+    has left at most a 2x reduction to do here, where bilinear without antialiasing holds.
+    `resized`: whether every file needs it (known from the headers); None: decided per file."""
+    import tensorflow as tf
+
+    size = list(decoder.size)
+
+    def resize() -> Any:
+        top = float(MAX_16BIT if decoder.wide else MAX_8BIT)
+        out = tf.image.resize(x, size, method="bilinear")
+        return tf.cast(tf.clip_by_value(tf.round(out), 0.0, top), decoder.dtype)
+
+    if resized is None:
+        same = tf.reduce_all(tf.equal(tf.shape(x)[:2], size))
+        fitted = tf.cond(same, lambda: x, resize)
+    else:
+        fitted = resize() if resized else x
+    fitted.set_shape(decoder.shape)
+    return fitted
+
+
+def _readable(x: Any, y: Any, ok: Any, index: Any) -> Any:
     return ok
 
 
-def _example(x: Any, y: Any, ok: Any) -> tuple[Any, Any]:
+def _example(x: Any, y: Any, ok: Any, index: Any) -> tuple[Any, Any]:
     return x, y
+
+
+def _with_index(x: Any, y: Any, ok: Any, index: Any) -> tuple[Any, Any, Any]:
+    return x, y, index
 
 
 def _fail(error: DataError) -> DataError:
@@ -176,164 +303,15 @@ def _fail(error: DataError) -> DataError:
 
 def read_error_behind(exc: BaseException) -> DataError | None:
     """The `DataError` behind a TensorFlow error raised while reading a file split, if any: the
-    one line a user can act on, instead of TensorFlow's wrapped traceback."""
+    one line a user can act on, instead of TensorFlow's wrapped traceback. A failed native
+    decode names no file: the splits read natively are searched for the one Pillow cannot
+    decode either."""
     error = _read_error["error"]
-    return error if error is not None and str(error) in str(exc) else None
-
-
-# --- listing: headers only ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Header:
-    size: tuple[int, int]  # (H, W)
-    channels: int
-    wide: bool
-
-
-def probe(path: str) -> Header:
-    """Size and channels of an image file from its header (no pixel decoding)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            mode, (width, height) = image.mode, image.size
-            alpha = "transparency" in image.info
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
-        raise BadImage(str(exc) or type(exc).__name__) from exc
-    if mode == "F":
-        raise BadImage("32-bit float images are not supported; expected 8- or 16-bit")
-    wide = mode.startswith("I;16") or mode == "I"
-    if wide or mode in ("L", "LA", "1"):
-        channels = 1
-    else:
-        channels = 4 if mode in ("RGBA", "PA", "La") or alpha else 3
-    return Header((height, width), channels, wide)
-
-
-def probe_all(paths: Sequence[str], on_bad_file: str, workers: int = 0
-              ) -> tuple[list[Header | None], list[tuple[str, str]]]:
-    """Headers of `paths` (None for unreadable ones) and the unreadable (path, reason) pairs;
-    under `error` the first unreadable file stops everything with its path."""
-    check_on_bad_file(on_bad_file)
-
-    def one(path: str) -> Header | str:
-        try:
-            return probe(path)
-        except BadImage as exc:
-            return str(exc)
-
-    with ThreadPoolExecutor(pool_size(workers)) as pool:
-        results = list(pool.map(one, paths))
-    bad = [(p, r) for p, r in zip(paths, results, strict=True) if isinstance(r, str)]
-    if bad and on_bad_file == "error":
-        path, reason = bad[0]
-        more = f" ({len(bad) - 1} more unreadable files)" if len(bad) > 1 else ""
-        raise DataError(f"Cannot read image {path}: {reason}{more}. Fix or remove the file, or "
-                        "set `data.on_bad_file=skip` to leave unreadable files out.")
-    if bad:
-        log.warning("Skipped %d unreadable image file(s) (data.on_bad_file=skip), e.g. %s: %s",
-                    len(bad), bad[0][0], bad[0][1])
-    return [None if isinstance(r, str) else r for r in results], bad
-
-
-def one_size(headers: Sequence[Header], paths: Sequence[str], image_size: int | None
-             ) -> tuple[int, int]:
-    """The (H, W) every file is decoded at: `data.image_size`, or the size all files share."""
-    if image_size:
-        return int(image_size), int(image_size)
-    first = headers[0].size
-    odd = next((i for i, h in enumerate(headers) if h.size != first), None)
-    if odd is not None:
-        size = headers[odd].size
-        raise DataError(
-            f"Images differ in size: {paths[0]} is {first[0]}x{first[1]} but {paths[odd]} is "
-            f"{size[0]}x{size[1]}. Set `data.image_size` to resize them all when loading.")
-    return first
-
-
-def mask_values(paths: Sequence[str], size: tuple[int, int], workers: int = 0) -> dict[int, str]:
-    """The values found in mask files, each with a file that holds it (masks are decoded one
-    at a time in a pool; nothing is kept)."""
-    decoder = ImageDecoder(size, 1, mask=True)
-
-    def values(path: str) -> list[int]:
-        try:
-            return np.unique(decoder(path)[0]).tolist()
-        except BadImage:
-            return []
-
-    found: dict[int, str] = {}
-    with ThreadPoolExecutor(pool_size(workers)) as pool:
-        for path, part in zip(paths, pool.map(values, paths), strict=True):
-            for value in part:
-                found.setdefault(int(value), path)
-    return found
-
-
-@dataclass
-class ListedFiles:
-    """What `list_file_splits` found: the splits, their raw value range, the files left out at
-    listing, and the values the masks hold (segmentation)."""
-
-    splits: dict[str, FileSplit]
-    value_max: float
-    bad: list[tuple[str, str]]
-    mask_values: dict[int, str] | None = None  # value -> a mask file holding it
-
-    @property
-    def files(self) -> dict[str, list[str]]:
-        return {name: split.files for name, split in self.splits.items()}
-
-
-def list_file_splits(
-    carved: dict[str, tuple[Sequence[Any], Any]],
-    image_size: int | None,
-    on_bad_file: str,
-    channels: int | None = None,
-    masks: bool = False,
-    workers: int = 0,
-) -> ListedFiles:
-    """Each carved split (image paths, targets) as a `FileSplit`, from the files' headers only.
-
-    Targets are labels/values, or with `masks` the mask file of each image. One raw shape holds
-    for all splits: `data.image_size`, or the size the files share; channels are `channels` or
-    the widest found (gray + RGB -> RGB), 8-bit sets widen to 16 bits when they mix both.
-    """
-    names = list(carved)
-    paths = [str(p) for name in names for p in carved[name][0]]
-    headers, bad = probe_all(paths, on_bad_file, workers)
-    mask_paths: list[str] = []
-    if masks:
-        mask_paths = [str(m) for name in names for m in carved[name][1]]
-        mask_headers, bad_masks = probe_all(mask_paths, on_bad_file, workers)
-        bad += bad_masks
-        for i, (image, mask) in enumerate(zip(headers, mask_headers, strict=True)):
-            if image and mask and image.size != mask.size:
-                raise DataError(
-                    f"Image {paths[i]} is {image.size[0]}x{image.size[1]} but its mask "
-                    f"{mask_paths[i]} is {mask.size[0]}x{mask.size[1]}: an image and its mask "
-                    "must have the same size.")
-        headers = [h if m else None for h, m in zip(headers, mask_headers, strict=True)]
-    kept = [i for i, h in enumerate(headers) if h is not None]
-    if not kept:
-        raise DataError("No readable images were found.")
-    found = [headers[i] for i in kept]
-    size = one_size(found, [paths[i] for i in kept], image_size)
-    wide = any(h.wide for h in found)
-    decoder = ImageDecoder(size, channels or max(h.channels for h in found), wide)
-    mask_decoder, values = None, None
-    if masks:
-        values = mask_values([mask_paths[i] for i in kept], size, workers)
-        binary = MAX_8BIT in values and set(values) <= {0, MAX_8BIT}
-        mask_decoder = ImageDecoder(size, 1, mask=True, binary_mask=binary)
-        values = {v // MAX_8BIT: p for v, p in values.items()} if binary else values
-    splits, start, keep = {}, 0, set(kept)
-    for name in names:
-        count = len(carved[name][0])
-        rows = [i - start for i in range(start, start + count) if i in keep]
-        targets = np.asarray(mask_paths[start:start + count] if masks else carved[name][1])
-        splits[name] = FileSplit([paths[start + r] for r in rows], targets[rows], decoder,
-                                 on_bad_file, mask_decoder)
-        start += count
-    return ListedFiles(splits, decoder.value_max, bad, values)
+    if error is not None and str(error) in str(exc):
+        return error
+    if type(exc).__name__ == "InvalidArgumentError" and _native_splits:
+        for split in list(_native_splits.values()):
+            found = split.first_unreadable()
+            if found is not None:
+                return found
+    return None

@@ -58,29 +58,35 @@ def _native_array(image: Any, mask: bool) -> np.ndarray:
 
 
 def decode_image(
-    path: Path, size: tuple[int, int] | None = None, mask: bool = False
+    path: Path, size: tuple[int, int] | None = None, mask: bool = False, resize: bool = True
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """One file as an (H, W, C) integer array, resized to `size` (H, W) if given, and its
     size on disk (H, W).
 
-    Masks are resized with nearest neighbour so class indices stay class indices.
-    Raises `BadImage` with the reason when the file cannot be decoded.
+    JPEGs larger than `size` decode at 1/2, 1/4 or 1/8 scale when that still covers it (DCT
+    scaling: a 1024x1024 file read for a 224x224 model decodes 16x fewer pixels). `resize=False`
+    stops there, for a caller that resizes faster itself (the pipeline, in TensorFlow). Masks are
+    resized with nearest neighbour so class indices stay class indices. Raises `BadImage` with
+    the reason when the file cannot be decoded.
     """
     from PIL import Image, UnidentifiedImageError
 
     if not mask and path.suffix.lower() in JPEG_SUFFIXES:
         decoded = _decode_jpeg(path, size)
         if decoded is not None:
-            return decoded
+            array, original = decoded
+            if resize and size is not None and array.shape[:2] != tuple(size):
+                image = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+                array = np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+                array = array.reshape(*array.shape[:2], -1)
+            return array, original
     try:
         with Image.open(path) as image:
             original = (image.size[1], image.size[0])
             if size is not None and not mask and image.format == "JPEG":
-                # decode at 1/2, 1/4 or 1/8 scale when that still covers `size` (DCT scaling):
-                # a 1024x1024 JPEG read for a 224x224 model decodes 16x fewer pixels
-                image.draft(image.mode, (size[1], size[0]))
+                image.draft(image.mode, (size[1], size[0]))  # CMYK JPEGs (others: simplejpeg)
             image.load()
-            if size is not None and original != tuple(size):
+            if resize and size is not None and original != tuple(size):
                 resample = Image.Resampling.NEAREST if mask else Image.Resampling.BILINEAR
                 if image.mode.startswith("I;16"):
                     image = image.convert("I")  # Pillow resizes 16-bit data as 32-bit integers
@@ -93,29 +99,27 @@ def decode_image(
 
 def _decode_jpeg(path: Path, size: tuple[int, int] | None
                  ) -> tuple[np.ndarray, tuple[int, int]] | None:
-    """A gray or colour JPEG decoded by libjpeg-turbo (simplejpeg) straight at the smallest of
-    its M/8 scales that covers `size`, so a 256x256 file read at 224x224 needs no resize (7/8)
-    and a 1024x1024 one decodes a quarter of its pixels; fast DCT and chroma upsampling. None:
-    another colour space (CMYK), left to Pillow."""
+    """A gray or colour JPEG decoded by libjpeg-turbo (simplejpeg, fast DCT and chroma
+    upsampling), at the smallest of the 1/2, 1/4, 1/8 scales that still covers `size` (those
+    have SIMD code; other M/8 scales decoded slower here than a full decode). None: another
+    colour space (CMYK), left to Pillow."""
     import simplejpeg
-    from PIL import Image
 
     try:
         data = path.read_bytes()
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
         if colorspace not in ("Gray", "YCbCr", "RGB"):
             return None
-        scale = {"min_height": size[0], "min_width": size[1]} if size else {}
+        factor = 1
+        while size and factor < 8 and height // (2 * factor) >= size[0] \
+                and width // (2 * factor) >= size[1]:
+            factor *= 2
+        scale = {"min_height": -(-height // factor), "min_width": -(-width // factor)}
         array = simplejpeg.decode_jpeg(data, "GRAY" if colorspace == "Gray" else "RGB",
                                        fastdct=True, fastupsample=True, **scale)
     except (OSError, ValueError) as exc:
         raise BadImage(str(exc) or type(exc).__name__) from exc
-    array = array.reshape(*array.shape[:2], -1)
-    if size is not None and array.shape[:2] != tuple(size):
-        image = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
-        array = np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR))
-        array = array.reshape(*array.shape[:2], -1)
-    return array, (height, width)
+    return array.reshape(*array.shape[:2], -1), (height, width)
 
 
 def read_image(path: Path, channels: int) -> np.ndarray:

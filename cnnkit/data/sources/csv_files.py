@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.config.check import setting
-from cnnkit.data.file_splits import list_file_splits
+from cnnkit.data.file_listing import list_file_splits
 from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,

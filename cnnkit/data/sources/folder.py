@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.data.file_splits import ListedFiles, list_file_splits
+from cnnkit.data.file_listing import ListedFiles, list_file_splits
 from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images
 from cnnkit.data.sources import (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from cnnkit.config.compose import compose
@@ -67,9 +68,14 @@ def test_inputs_are_decoded_as_read_and_labels_travel_with_them(tree):
     np.testing.assert_allclose(x.numpy()[:, 0, 0, 0] * 255, 20 * y.numpy() + 5, atol=0.5)
 
 
+# `on_bad_file=skip` decodes every file through the Python reader, which counts its decodes
+# (PNGs otherwise decode in TensorFlow's own ops, through the same pipeline)
+COUNTED = "data.on_bad_file=skip"
+
+
 @pytest.mark.parametrize("cache, decodes_per_epoch", [("none", [400, 400]), ("memory", [400, 0])])
 def test_files_are_decoded_lazily_once_per_epoch_or_once_in_all(tree, cache, decodes_per_epoch):
-    data = prepared(tree, f"data.cache={cache}")
+    data = prepared(tree, f"data.cache={cache}", COUNTED)
     stream, steps = data.training_stream(None)
     counts = []
     batches = iter(stream)
@@ -84,7 +90,7 @@ def test_files_are_decoded_lazily_once_per_epoch_or_once_in_all(tree, cache, dec
 
 
 def test_disk_cache_decodes_once_and_later_runs_reuse_it(tree, tmp_path):
-    overrides = ("data.cache=disk", f"data.cache_dir={tmp_path}")
+    overrides = ("data.cache=disk", f"data.cache_dir={tmp_path}", COUNTED)
     before = DECODES["count"]
     data = prepared(tree, *overrides)
     stream, steps = data.training_stream(None)
@@ -98,6 +104,35 @@ def test_disk_cache_decodes_once_and_later_runs_reuse_it(tree, tmp_path):
     labels = np.concatenate([y.numpy() for _, y in stream.take(steps)])
     assert DECODES["count"] - before == 0
     assert sorted(labels.tolist()) == sorted(np.repeat(range(CLASSES), 40))
+
+
+def test_tensorflow_and_pillow_decode_the_same_pixels(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, mode in (("gray", "L"), ("rgb", "RGB"), ("rgba", "RGBA"), ("palette", "P")):
+        (tmp_path / name).mkdir()
+        pixels = rng.integers(0, 255, (6, 7, 3 if mode != "L" else 1), dtype=np.uint8)
+        image = Image.fromarray(pixels[..., 0] if mode == "L" else pixels).convert(mode)
+        image.save(tmp_path / name / "a.png")
+        image.save(tmp_path / name / "b.png")
+    split = prepared(tmp_path, "data.val_fraction=0").source.split("train")
+    assert split.branches.tolist() == [5] * 8  # every PNG through TensorFlow's decoder
+    native = np.stack([x.numpy() for x, _ in split.dataset(tf.data.Dataset.range(len(split)))])
+    np.testing.assert_array_equal(native, split.arrays()[0])  # Pillow, in Python
+
+
+def test_a_file_tensorflow_cannot_decode_is_named(tree, tmp_path):
+    import shutil
+
+    from cnnkit.data.file_splits import read_error_behind
+
+    shutil.copytree(tree / "train", tmp_path / "train")
+    cut = tmp_path / "train" / "c3" / "0.png"
+    cut.write_bytes(cut.read_bytes()[:-30])  # a header, pixels cut short
+    data = prepared(tmp_path, "data.cache=none")
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        list(data.training_stream(None)[0].take(13))
+    found = read_error_behind(raised.value)
+    assert found is not None and "c3/0.png" in str(found) and "on_bad_file=skip" in str(found)
 
 
 def test_auto_takes_memory_within_the_budget_and_disk_beyond_it(tree, tmp_path):
