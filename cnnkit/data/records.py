@@ -118,16 +118,19 @@ class SplitWriter:
         self.writers = [tf.io.TFRecordWriter(str(folder / n)) for n in self.names]
         self.split, self.count = split, 0
         self.specs: dict[str, dict[str, Any]] = {}
+        self._layout: list[tuple[str, Any, tuple[int, ...]]] = []  # the first's, to compare
 
     def write(self, x: Any, y: Any) -> None:
         features = {"x": np.asarray(x), **flat_targets(y)}
-        specs = {k: _spec(v, "inputs" if k == "x" else "targets", self.split)
-                 for k, v in features.items()}
+        layout = [(k, v.dtype, v.shape) for k, v in features.items()]
         if not self.specs:
-            self.specs = specs
-        elif specs != self.specs:
-            raise DataError(f"Example {self.count} of the {self.split} split is {specs}, unlike "
-                            f"the first {self.specs}: records need one shape and dtype per split.")
+            self.specs = {k: _spec(v, "inputs" if k == "x" else "targets", self.split)
+                          for k, v in features.items()}
+            self._layout = layout
+        elif layout != self._layout:
+            raise DataError(f"Example {self.count} of the {self.split} split is {layout}, unlike "
+                            f"the first {self._layout}: records need one shape and dtype per "
+                            "split.")
         self.writers[self.count % len(self.writers)].write(_example_bytes(features))
         self.count += 1
 
@@ -238,7 +241,7 @@ def metadata(source: SourceData, splits: dict[str, Any], specs: dict[str, Any],
         "format": FORMAT, "format_version": FORMAT_VERSION, "cnnkit_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "layout": "striped: example i of a split is record i // n of shard i % n (n shards)",
-        "x": specs["x"], "y": specs["y"] if "y" in specs else {"heads": targets},
+        "x": specs["x"], "y": specs.get("y", {"heads": targets}),
         "class_names": source.class_names, "value_max": float(source.value_max),
         "target_kind": about.get("target_kind"), "multilabel": about.get("multilabel"),
         "target_names": about.get("target_names"),
