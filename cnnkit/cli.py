@@ -24,7 +24,7 @@ commands:
   predict    apply a trained run to new inputs:    cnnkit predict run=RUN_DIR input=PATH output=p.csv
   summary    per-layer shapes, params, FLOPs, memory (no training)
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
-             (alias: inspect)
+             (alias: inspect); `cnnkit data convert ... output=DIR` writes TFRecord shards
   validate   check a config (every key, type and name) and build its model, train nothing
 
 examples:
@@ -70,6 +70,8 @@ totals and the forward activation memory per sample in float32. Takes the same c
 
 DATA_HELP = """\
 usage: cnnkit data [conf=NAME|PATH.yaml] [key=value ...] [output=PATH]
+       cnnkit data convert [conf=NAME|PATH.yaml] [data=SOURCE data.KEY=VALUE ...] output=DIR
+                           [shard_mb=128] [shuffle=true] [overwrite=false]
        (alias: cnnkit inspect)
 
 Load the configured data as `cnnkit train` would and print, per split, the number of examples,
@@ -78,6 +80,9 @@ the preprocessing makes. Writes a PNG grid of augmented training samples (masks 
 drawn), so you see what the network will see. Try: cnnkit data data=shapes augment=strong
 
 keys: output=PATH (default outputs/data/<name>/samples.png)  inspect.num_samples=16  augment=none|light|strong
+
+`convert` writes the data (any source) as TFRecord shards per split, DIR/train-00000-of-00008.tfrecord
+..., with DIR/records.json; train on them with data=records data.path=DIR.
 """
 
 EVALUATE_HELP = """\

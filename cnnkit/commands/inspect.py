@@ -60,7 +60,12 @@ def print_stats(data: PreparedData, report: dict[str, Any], out: Any) -> None:
 
 
 def run(args: list[str]) -> dict[str, Any]:
-    """Print data statistics and write the sample grid; returns the statistics per split."""
+    """Print data statistics and write the sample grid; returns the statistics per split.
+    `cnnkit data convert ...` writes the data as records instead (commands/convert.py)."""
+    if args[:1] == ["convert"]:
+        from cnnkit.commands.convert import run as convert
+
+        return convert(args[1:])
     import keras
 
     args = [f"inspect.{a}" if a.startswith("output=") else a for a in args]

@@ -74,8 +74,18 @@ class InspectSchema:
 
 
 @dataclass
+class ConvertSchema:
+    """`cnnkit data convert`: where the records go and how (see cnnkit/data/records.py)."""
+
+    output: str = ""
+    shard_mb: float = setting(128.0, gt=0)  # about this many MB per shard
+    shuffle: bool = True  # write the training split in a seeded random order (files, arrays)
+    overwrite: bool = False  # replace records already in `output`
+
+
+@dataclass
 class RootSchema:
-    """Top-level keys; `summary` and `inspect` belong to the commands of those names."""
+    """Top-level keys; `summary`, `inspect` and `convert` belong to the commands of those names."""
 
     name: str = "default"
     seed: int = 42
@@ -83,3 +93,4 @@ class RootSchema:
     schema_version: int = setting(SCHEMA_VERSION, min=1)
     summary: SummarySchema | None = None
     inspect: InspectSchema | None = None
+    convert: ConvertSchema | None = None

@@ -119,7 +119,7 @@ SOURCES: Registry[Callable[[Any], SourceData]] = Registry("data source", "data.s
 # Modules that register sources; imported on first use so `cnnkit --help` stays fast.
 SOURCE_MODULES = [
     "digits", "shapes", "synthetic", "folder", "csv_files", "numpy_arrays", "tfds_datasets",
-    "keras_datasets", "nifti",
+    "keras_datasets", "nifti", "records",
 ]
 
 S = TypeVar("S")
@@ -148,6 +148,13 @@ def _schema_of(data_cfg: Any) -> tuple[Any, dict[str, Any]] | None:
     name = str(values.get("source"))
     schema = SOURCES.entry(name).schema if name in SOURCES else None
     return (schema, values) if schema is not None else None
+
+
+def data_provides(data_cfg: Any) -> tuple[Any, str] | None:
+    """`CommonDataSchema.provides` of the configured source: its target kind and the key that
+    decides it, or None."""
+    found = _schema_of(data_cfg)
+    return found[0].provides(found[1]) if found else None
 
 
 def multilabel_data(data_cfg: Any) -> str | None:

@@ -29,7 +29,7 @@ def test_every_model_preset_validates_and_builds_on_its_own(model) -> None:
 
 @pytest.mark.parametrize(("group", "needs"), [("data", {"folder": "data.path", "csv": "data.path",
                                                          "numpy": "data.path", "nifti": "data.path",
-                                                         "tfds": "data.name"})])
+                                                         "tfds": "data.name", "records": "data.path"})])
 def test_every_data_preset_validates_or_names_only_its_required_key(group, needs) -> None:
     for preset in preset_names(group):
         task = {"volumes": ["task=segmentation", "model=unet3d"], "shapes_multi": ["task=regression"],
