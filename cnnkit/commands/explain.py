@@ -15,6 +15,7 @@ import numpy as np
 from cnnkit.commands.common import apply_overrides, console
 from cnnkit.commands.validation import validated
 from cnnkit.config.check import check_group
+from cnnkit.config.plain import to_plain
 from cnnkit.config.schema import EXPLAIN_METHODS, ExplainSchema
 from cnnkit.errors import ConfigError, DataError, did_you_mean
 from cnnkit.io.readers import load_inputs
@@ -45,7 +46,7 @@ def parse(args: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
             else:
                 named[key] = value
         elif key.startswith("explain."):
-            section[key[len("explain."):]] = OmegaConf.from_dotlist([f"v={value}"]).v
+            section[key[len("explain."):]] = to_plain(OmegaConf.from_dotlist([f"v={value}"]).v)
         elif "." in key or key in ("debug", "+debug", "++debug"):
             overrides.append(arg)
         else:

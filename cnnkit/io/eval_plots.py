@@ -199,3 +199,15 @@ def regression_plots(y_true: np.ndarray, y_pred: np.ndarray, names: list[str], s
         fig.tight_layout()
         save_figure(fig, path)
     return [scatter, residuals]
+
+
+def robustness_plot(rows: list[dict[str, float]], metric: str, attack: str, path: Path) -> Path:
+    """The score against the attack budget eps."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot([r["eps"] for r in rows], [r[metric] for r in rows], marker="o")
+    ax.set(title=f"{attack.upper()}: {metric} vs eps", xlabel="eps (fraction of the raw range)",
+           ylabel=metric, ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path)
