@@ -46,6 +46,12 @@ def find_layer(model: Any, path: str, key: str = "layer") -> Any:
     leaf = {p.rsplit("/", 1)[-1]: p for p in paths}  # an inner layer named without its model
     if path in leaf:
         return paths[leaf[path]]
+    # keras names a backbone after its input size (mobilenetv2_1.00_224 at 224, _32 at 32):
+    # a path written for another size still names one inner layer
+    rest = path.partition("/")[2]
+    same = [p for p in paths if rest and p.partition("/")[2] == rest]
+    if len(same) == 1:
+        return paths[same[0]]
     convs = conv_paths(model)
     raise ConfigError(f"`{key}={path}` is not a layer of the model.{did_you_mean(path, paths)} "
                       f"Expected a layer path such as {', '.join(convs[-3:] or list(paths)[-3:])}")
