@@ -22,6 +22,10 @@ commands:
   train      train a model; writes outputs/<name>/<timestamp>/ (config, model, history, metrics)
   evaluate   score a trained run on a split:       cnnkit evaluate run=RUN_DIR data.split=test
   predict    apply a trained run to new inputs:    cnnkit predict run=RUN_DIR input=PATH output=p.csv
+  explain    what the network looks at: Grad-CAM, saliency, occlusion, feature maps, filters,
+             top activations, t-SNE embedding:    cnnkit explain run=RUN_DIR input=x.npy method=gradcam
+  report     one self-contained report.html of a run (or several, side by side): cnnkit report run=RUN_DIR
+  export     SavedModel, ONNX or TFLite taking raw inputs, with a parity check: cnnkit export run=RUN_DIR format=onnx
   summary    per-layer shapes, params, FLOPs, memory (no training)
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
              (alias: inspect); `cnnkit data convert ... output=DIR` writes TFRecord shards
@@ -90,7 +94,13 @@ usage: cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]
 
 Reload a run's model, config and preprocessing, evaluate on one split, print a table and write
 RUN_DIR/eval/<split>.json (classification: loss, accuracy, top-k, per-class precision/recall/F1,
-confusion matrix, ROC AUC).
+confusion matrix, ROC AUC, expected calibration error), each scalar metric with a 95% bootstrap
+confidence interval (`ci95`), and plots in RUN_DIR/plots/ (confusion matrix, ROC/PR, reliability,
+most confidently wrong; segmentation overlays and Dice per image; regression scatter/residuals).
+
+robustness: attack=fgsm|pgd [attack.eps=[0,0.01,0.03,0.1]] [attack.steps=10]
+  accuracy (Dice for segmentation) under the attack at each eps, a fraction of the data's raw
+  value range; writes RUN_DIR/eval/<split>_<attack>.json and plots/robustness_<split>_<attack>.png
 """
 
 VALIDATE_HELP = """\
@@ -104,11 +114,47 @@ Exit code 0: the config trains; 2: it does not, with one line saying why.
 """
 
 PREDICT_HELP = """\
-usage: cnnkit predict run=RUN_DIR input=PATH output=FILE
+usage: cnnkit predict run=RUN_DIR input=PATH output=FILE [exported=MODEL.onnx|.tflite|DIR]
 
 PATH is an image file, a folder of images, or a .npy array of raw inputs in the dataset's own
 form (e.g. N x 8 x 8 digits with values 0-16). The run's preprocessing is applied; OUTPUT is a CSV
-with columns id,prediction,prob_<class>...
+with columns id,prediction,prob_<class>... exported=: run the file `cnnkit export` wrote (ONNX
+Runtime, LiteRT or the SavedModel) instead of model.keras, with the same writers.
+"""
+
+EXPLAIN_HELP = """\
+usage: cnnkit explain run=RUN_DIR input=PATH method=METHOD [layer=NAME] [class=INDEX|NAME]
+                      [output=DIR] [explain.KEY=VALUE ...]
+
+methods: gradcam, gradcam++ (class: the predicted one by default; layer: any conv layer, default
+the last, `backbone/Conv_1` inside a nested keras.applications model), saliency (explain.variant=
+vanilla|smoothgrad|integrated_gradients), occlusion (explain.patch=, explain.stride=),
+feature_maps (layer=), filters (the first convolution), top_activations (the split's images
+that most activate channels of layer=), embedding (t-SNE of the penultimate layer over
+input=PATH or, with input=split, over data.split=val).
+Writes PNG overlays (colour bar; class and score in the title) and index.json into DIR
+(default RUN_DIR/explain/<method>). 3D inputs: slices through the maximum and a NIfTI heat map.
+keys: explain.head=NAME (multi-task), explain.samples=, explain.steps=, explain.noise=,
+explain.channels=, explain.top=, explain.perplexity=
+"""
+
+REPORT_HELP = """\
+usage: cnnkit report run=RUN_DIR[,RUN_DIR...] [output=FILE.html]
+
+One self-contained HTML page (images embedded as base64 PNG) with each run's config, training
+metrics, evaluations with their 95% intervals and every plot in plots/. Several runs, or a
+multirun folder, add a side-by-side table. Default output: RUN_DIR/report.html.
+"""
+
+EXPORT_HELP = """\
+usage: cnnkit export run=RUN_DIR format=savedmodel|onnx|tflite [quantize=none|float16|int8]
+                     [output=DIR]
+
+The exported model takes raw inputs as the data source gives them (the run's preprocessing is
+built in) and returns what `cnnkit predict` reports (probabilities, values in target units).
+A parity check on a sample of the validation split against the Keras model is printed and stored
+in DIR/parity.json (default DIR: RUN_DIR/export/). quantize= (TFLite): float16 weights, or int8
+with a calibration sample of the training split; the accuracy change on validation is reported.
 """
 
 
@@ -157,10 +203,31 @@ def _predict(args: list[str]) -> object:
     return run(args)
 
 
+def _explain(args: list[str]) -> object:
+    from cnnkit.commands.explain import run
+
+    return run(args)
+
+
+def _report(args: list[str]) -> object:
+    from cnnkit.commands.report import run
+
+    return run(args)
+
+
+def _export(args: list[str]) -> object:
+    from cnnkit.commands.export import run
+
+    return run(args)
+
+
 COMMANDS = {
     "train": Command(TRAIN_HELP, _train, import_tensorflow_first=False),
     "evaluate": Command(EVALUATE_HELP, _evaluate),
     "predict": Command(PREDICT_HELP, _predict),
+    "explain": Command(EXPLAIN_HELP, _explain),
+    "report": Command(REPORT_HELP, _report, import_tensorflow_first=False),
+    "export": Command(EXPORT_HELP, _export),
     "summary": Command(SUMMARY_HELP, _summary, import_tensorflow_first=False),
     "validate": Command(VALIDATE_HELP, _validate, import_tensorflow_first=False),
     "data": Command(DATA_HELP, _data, import_tensorflow_first=False),

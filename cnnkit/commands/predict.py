@@ -5,6 +5,7 @@ them, or a `.npy` array of raw inputs in the dataset's own form (e.g. N x 8 x 8 
 0-16). The run's preprocessing is applied unchanged. Classification and regression write a CSV to
 `output`; tasks with image outputs (segmentation, reconstruction) write one file per input into
 the folder `output`, at the input's own size (NIfTI outputs keep the input's affine and header).
+`exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from cnnkit.io.readers import load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
-USAGE = "cnnkit predict run=RUN_DIR input=PATH output=PATH"
+USAGE = "cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR]"
 
 
 def run(args: list[str]) -> dict[str, Any]:
     """Predict every input and write the task's output (a CSV, or a folder of images/volumes)."""
+    exported = next((a.partition("=")[2] for a in args if a.startswith("exported=")), None)
+    args = [a for a in args if not a.startswith("exported=")]
     named, overrides = split_named_args(
         args,
         {"run": "the trained run directory",
@@ -43,11 +46,28 @@ def run(args: list[str]) -> dict[str, Any]:
     inputs, infos = load_inputs(source, preprocessing)
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
-    import cnnkit.training.lr_schedule  # noqa: F401  (registers the schedule a saved optimizer names)
-    model = run_dir.load_model()
-    outputs = task.predict_samples(model, inputs, preprocessing)
+    if exported:
+        outputs = predict_exported(exported, inputs)
+    else:
+        import cnnkit.training.lr_schedule  # noqa: F401  (registers a saved optimizer's schedule)
+        outputs = task.predict_samples(run_dir.load_model(), inputs, preprocessing)
     output = Path(named["output"]).expanduser()
     write_predictions(task, outputs, [i.id for i in infos], preprocessing.class_names, output,
                       inputs=infos)
     console().print(f"Wrote {len(infos)} predictions to {output}")
     return {"count": len(infos), "output": str(output)}
+
+
+def predict_exported(path: str, inputs: Any) -> Any:
+    """What `cnnkit export` wrote, run on the raw inputs (which it takes as they are)."""
+    import numpy as np
+
+    from cnnkit.export.runtime import load_exported
+
+    model = load_exported(Path(path))
+    if not isinstance(inputs, np.ndarray):
+        if len({x.shape for x in inputs}) > 1:
+            raise DataError(f"`exported={path}` takes inputs of one size; the inputs have "
+                            "several. Expected images of the size the run was trained on")
+        inputs = np.stack(inputs)
+    return model.predict(inputs)

@@ -73,6 +73,43 @@ class InspectSchema:
     num_samples: int = setting(16, min=1)
 
 
+EXPLAIN_METHODS = ("gradcam", "gradcam++", "saliency", "occlusion", "feature_maps", "filters",
+                   "top_activations", "embedding")
+
+
+@dataclass
+class ExplainSchema:
+    """`cnnkit explain`'s keys (`method=`, `layer=`, `class=` are given without the prefix)."""
+
+    method: Literal["gradcam", "gradcam++", "saliency", "occlusion", "feature_maps", "filters",
+                    "top_activations", "embedding"] = "gradcam"
+    layer: str | None = None  # null: the last convolution (feature_maps: the first)
+    unit: str | None = None  # `class=`: an index or a name; null: the predicted class
+    head: str | None = None  # multi-task: the head to explain (null: the first)
+    variant: Literal["vanilla", "smoothgrad", "integrated_gradients"] = "vanilla"  # saliency
+    samples: int = setting(25, min=1)  # SmoothGrad's noisy copies
+    noise: float = setting(0.15, min=0)  # SmoothGrad's noise, a fraction of the input range
+    steps: int = setting(32, min=1)  # integrated gradients' path steps
+    patch: int | None = setting(None, min=1)  # occlusion; null: an eighth of the input size
+    stride: int | None = setting(None, min=1)  # occlusion; null: half the patch
+    channels: list[int] = field(default_factory=lambda: [0, 1, 2, 3])  # top_activations
+    top: int = setting(8, min=1)  # top_activations: inputs per channel
+    split: str = "val"  # top_activations and embedding over a split (`input=split`)
+    perplexity: float | None = setting(None, gt=0)  # embedding; null: 30, less for small sets
+    batch: int = setting(32, min=1)
+
+
+@dataclass
+class AttackSchema:
+    """`cnnkit evaluate attack=fgsm|pgd`: adversarial robustness at each eps."""
+
+    name: Literal["none", "fgsm", "pgd"] = "none"
+    eps: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.03, 0.1])  # of the raw range
+    steps: int = setting(10, min=1)  # PGD iterations
+    step_size: float | None = setting(None, gt=0)  # PGD; null: 2.5 eps / steps
+    seed: int = 0  # PGD's random start
+
+
 @dataclass
 class ConvertSchema:
     """`cnnkit data convert`: where the records go and how (see cnnkit/data/records.py)."""

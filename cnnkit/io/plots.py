@@ -1,4 +1,4 @@
-"""Plots written as PNG files: the grid of augmented training samples of `cnnkit data`."""
+"""The grid of augmented training samples that `cnnkit data` writes as PNG."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.io.rundir import atomic_write
-
-
-def _image_of(x: np.ndarray) -> np.ndarray:
-    """A displayable 2D image: the middle slice of a volume, gray or RGB."""
-    while x.ndim > 3:
-        x = x[x.shape[0] // 2]
-    return np.clip(x[..., 0] if x.shape[-1] != 3 else x, 0.0, 1.0)
+from cnnkit.io.figures import display_image, pyplot, save_figure
 
 
 def _caption(kind: str, y: np.ndarray, names: list[str] | None) -> str:
@@ -30,11 +23,7 @@ def _caption(kind: str, y: np.ndarray, names: list[str] | None) -> str:
 
 def draw_samples(x: np.ndarray, y: Any, kind: Any, names: list[str] | None, path: Path) -> Path:
     """A grid of samples with their targets (masks overlaid, boxes drawn, labels as titles)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     kinds = kind if isinstance(kind, dict) else {"": kind}
     targets = y if isinstance(y, dict) else {"": y}
     n = len(x)
@@ -50,11 +39,11 @@ def draw_samples(x: np.ndarray, y: Any, kind: Any, names: list[str] | None, path
             ax.axis("on")
             ax.plot(x[i])
         else:
-            ax.imshow(_image_of(x[i]), cmap="gray", vmin=0.0, vmax=1.0)
+            ax.imshow(display_image(x[i]), cmap="gray", vmin=0.0, vmax=1.0)
         for head, head_kind in kinds.items():
             target = targets[head][i]
             if head_kind == "mask" and x[i].ndim > 2:
-                mask = _image_of(target.astype("float32"))
+                mask = display_image(target.astype("float32"))
                 ax.imshow(np.ma.masked_where(mask <= 0, mask), cmap="autumn", alpha=0.45,
                           interpolation="nearest")
             elif head_kind == "boxes" and x[i].ndim > 2:
@@ -68,6 +57,4 @@ def draw_samples(x: np.ndarray, y: Any, kind: Any, names: list[str] | None, path
         ax.set_title("\n".join(c for c in captions if c), fontsize=8)
     fig.suptitle("Augmented training samples (before standardisation)", fontsize=10)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

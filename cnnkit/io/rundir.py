@@ -1,7 +1,8 @@
 """The run directory: its layout, atomic writes, and loading a finished run back.
 
 Layout: config.yaml (resolved), preprocessing.json, task.json (what the task learned, if
-anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json. Every file is written to a temporary name in the same folder
+anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json, plots/, and what
+report and export add (report.html, export/). Every file is written to a temporary name in the same folder
 and renamed into place, so an interrupted run never leaves a half-written artefact.
 """
 
@@ -29,9 +30,12 @@ BACKUP = "checkpoints/backup"  # Keras BackupAndRestore, in runs of cnnkit befor
 EVAL = "eval"
 MANIFEST = "manifest.json"
 TENSORBOARD = "tensorboard"
+PLOTS = "plots"  # PNGs of train (learning curves) and evaluate (per split)
+REPORT = "report.html"  # `cnnkit report`
+EXPORT = "export"  # `cnnkit export`'s default folder
 #: everything `cnnkit train` writes into a run directory (`.hydra/` is Hydra's own)
 ARTEFACTS = (CONFIG, PREPROCESSING, MODEL, HISTORY, METRICS, TASK_STATE, CHECKPOINTS, EVAL,
-             MANIFEST, TENSORBOARD, "plots")
+             MANIFEST, TENSORBOARD, PLOTS, REPORT, EXPORT)
 
 
 def run_status(path: Path) -> str:

@@ -47,6 +47,9 @@ class Task:
         self.cfg = cfg
         self.run_cfg = run_cfg  # the whole run config (augmentation, data), when the caller has it
         self.state: dict[str, Any] = {}
+        #: per-sample results of the last `evaluate` (true targets, outputs, per-sample scores),
+        #: which evaluate's plots and bootstrap intervals read; empty before
+        self.samples: dict[str, Any] = {}
 
     def option(self, key: str, default: Any = None) -> Any:
         """`task.<key>`, or `default` when absent or null."""
@@ -79,11 +82,22 @@ class Task:
     def metrics(self, model: Any) -> list[Any]:
         raise NotImplementedError
 
+    def finalize(self, model: Any, outputs: Any) -> Any:
+        """The model's raw outputs -> what `predict` reports (probabilities, target units).
+
+        Written with `keras.ops`, so it runs on arrays and inside an exported graph alike."""
+        return outputs
+
     def predict(self, model: Any, inputs: Any) -> Any:
         """Model outputs for a batch or dataset, in the form `prediction_table` expects."""
         import numpy as np
 
-        return np.asarray(model.predict(inputs, verbose=0))
+        return np.asarray(self.finalize(model, model.predict(inputs, verbose=0)))
+
+    def bootstrap_statistic(self) -> Any:
+        """A function of resampled sample indices -> the report's scalar metrics on them,
+        from `samples` (None: the task reports no confidence intervals)."""
+        return None
 
     def predict_samples(self, model: Any, raw_inputs: Any, preprocessing: Any) -> Any:
         """Outputs for raw inputs (an array batch, or a list of arrays of different sizes).
@@ -118,13 +132,16 @@ def preprocess_batch(inputs: Any, preprocessing: Any) -> Any:
 
 
 def print_metrics_table(report: dict[str, Any], console: Any, title: str = "Metrics") -> None:
-    """The scalar entries of a report as a two-column table."""
+    """The scalar entries of a report as a table, with their 95% bootstrap interval if any."""
     from rich.table import Table
 
+    intervals = report.get("ci95") or {}
     table = Table(title=title, show_header=False)
     for key, value in report.items():
         if isinstance(value, float):
-            table.add_row(key, f"{value:.4f}")
+            low_high = intervals.get(key)
+            table.add_row(key, f"{value:.4f}",
+                          f"95% CI [{low_high[0]:.4f}, {low_high[1]:.4f}]" if low_high else "")
         elif isinstance(value, int) and not isinstance(value, bool):
             table.add_row(key, str(value))
     console.print(table)

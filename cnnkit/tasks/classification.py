@@ -10,6 +10,7 @@ average precision. `task.mode=auto` is multilabel when the data give multi-hot l
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from cnnkit.errors import ConfigError
 from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
+from cnnkit.tasks.bootstrap import per_sample_losses
+from cnnkit.tasks.calibration import expected_calibration_error
 from cnnkit.tasks.schemas import CLASSIFICATION_LOSSES, ClassificationSchema
 
 losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
@@ -181,17 +184,16 @@ class Classification(Task):
             metrics.append(top_k(k=k, name=f"top{k}_accuracy"))
         return metrics
 
-    def predict(self, model: Any, inputs: Any) -> np.ndarray:
+    def finalize(self, model: Any, outputs: Any) -> Any:
         """Class probabilities (N, K); binary models give [p(0), p(1)]."""
         import keras
 
-        outputs = np.asarray(model.predict(inputs, verbose=0))
         kind = self._kind(model)
         if not output_is_probability(model):
             activation = keras.ops.softmax if kind == "multiclass" else keras.ops.sigmoid
-            outputs = np.asarray(activation(outputs))
+            outputs = activation(outputs)
         if kind == "binary":
-            outputs = np.concatenate([1 - outputs, outputs], axis=-1)
+            outputs = keras.ops.concatenate([1 - outputs, outputs], axis=-1)
         return outputs
 
     def thresholds(self, count: int) -> np.ndarray:
@@ -211,13 +213,18 @@ class Classification(Task):
             k: float(v) for k, v in model.evaluate(dataset, return_dict=True, verbose=0).items()
         }
         y = np.concatenate([np.asarray(t) for _, t in dataset])
-        probs = self.predict(model, dataset)
+        raw = np.asarray(model.predict(dataset, verbose=0))
+        probs = np.asarray(self.finalize(model, raw))
         n_classes = probs.shape[-1]
         names = class_names or [str(i) for i in range(n_classes)]
         if self._kind(model) == "multilabel":
+            self.samples = {}
             return self._evaluate_multilabel(report, y.astype(int), probs, names)
         y_true = y.argmax(-1) if y.ndim == 2 else y.reshape(-1).astype(int)
         y_pred = probs.argmax(-1)
+        self.samples = {"y_true": y_true, "probs": probs,
+                        "loss": per_sample_losses(self.loss(model), y, raw),
+                        "top_k": self._top_k(model)}
         labels = list(range(n_classes))
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, labels=labels, zero_division=0
@@ -234,9 +241,16 @@ class Classification(Task):
             name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for name, p, r, f, s in zip(names, precision, recall, f1, support, strict=True)
         }
+        report["ece"] = expected_calibration_error(y_true, probs)
         report["class_names"] = names
         report["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=labels).tolist()
         return report
+
+    def bootstrap_statistic(self) -> Any:
+        """Loss, accuracy, top-k, macro F1, AUC and ECE of single-label samples."""
+        if "probs" not in self.samples:
+            return None
+        return partial(classification_scores, **self.samples)
 
     def _evaluate_multilabel(self, report: dict[str, Any], y_true: np.ndarray, probs: np.ndarray,
                              names: list[str]) -> dict[str, Any]:
@@ -316,3 +330,30 @@ class Classification(Task):
             rows.append([sample_id, label, *probs])
         return PredictionTable(["id", "prediction", *(f"prob_{n}" for n in names)], rows,
                                float_format=".6f")
+
+
+def classification_scores(index: np.ndarray, y_true: np.ndarray, probs: np.ndarray,
+                          loss: np.ndarray, top_k: int) -> dict[str, float | None]:
+    """The report's scalar metrics on the samples `index` (a bootstrap resample)."""
+    from sklearn.metrics import roc_auc_score
+
+    y, p = y_true[index], probs[index]
+    n_classes = p.shape[-1]
+    pred = p.argmax(-1)
+    matrix = np.bincount(y * n_classes + pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+    tp = np.diag(matrix).astype("float64")
+    f1 = np.divide(2 * tp, matrix.sum(0) + matrix.sum(1), out=np.zeros(n_classes),
+                   where=(matrix.sum(0) + matrix.sum(1)) > 0)
+    scores: dict[str, float | None] = {"loss": float(loss[index].mean()),
+                                       "accuracy": float(np.mean(pred == y)),
+                                       "macro_f1": float(f1.mean()),
+                                       "ece": expected_calibration_error(y, p)}
+    if top_k:
+        top = np.argsort(-p, axis=-1)[:, :top_k]
+        scores[f"top{top_k}_accuracy"] = float(np.mean((top == y[:, None]).any(-1)))
+    present = np.unique(y)
+    if n_classes == 2 and len(present) == 2:
+        scores["auc"] = float(roc_auc_score(y, p[:, 1]))
+    elif n_classes > 2 and len(present) == n_classes:
+        scores["auc"] = float(roc_auc_score(y, p, multi_class="ovr", labels=list(range(n_classes))))
+    return scores

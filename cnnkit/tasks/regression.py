@@ -18,6 +18,7 @@ from cnnkit.errors import ConfigError
 from cnnkit.lazy import lazy
 from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
+from cnnkit.tasks.bootstrap import per_sample_losses
 from cnnkit.tasks.schemas import REGRESSION_LOSSES, RegressionSchema
 from cnnkit.tasks.segmentation import set_default
 
@@ -109,13 +110,22 @@ class Regression(Task):
         return [keras.metrics.MeanAbsoluteError(name="mae"),
                 keras.metrics.RootMeanSquaredError(name="rmse")]
 
-    def predict(self, model: Any, inputs: Any) -> np.ndarray:
-        return self.denormalize(model.predict(inputs, verbose=0))
+    def finalize(self, model: Any, outputs: Any) -> Any:
+        """Outputs (N, values) in the targets' own units."""
+        import keras
+
+        mean, std = self._stats()
+        width = int(np.prod(model.outputs[0].shape[1:]))
+        return keras.ops.reshape(keras.ops.cast(outputs, "float32"), (-1, width)) * std + mean
 
     def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
         loss = model.evaluate(dataset, return_dict=True, verbose=0)["loss"]
-        y_true = self.denormalize(np.concatenate([np.asarray(y) for _, y in dataset]))
-        y_pred = self.predict(model, dataset)
+        y = np.concatenate([np.asarray(y) for _, y in dataset])
+        y_true = self.denormalize(y)
+        raw = np.asarray(model.predict(dataset, verbose=0))
+        y_pred = np.asarray(self.finalize(model, raw))
+        self.samples = {"y_true": y_true, "y_pred": y_pred,
+                        "loss": per_sample_losses(self.loss(model), y, raw)}
         errors = metrics.regression_errors(y_true, y_pred)
         names = self.output_names(y_true.shape[-1])
         report: dict[str, Any] = {"loss": float(loss), "num_samples": int(len(y_true))}
@@ -125,6 +135,19 @@ class Regression(Task):
                 report[f"{metric}/{name}"] = float(value)
         report["output_names"] = names
         return report
+
+    def bootstrap_statistic(self) -> Any:
+        """Loss and the mean MAE, RMSE and R² over outputs, on resampled samples."""
+        if "y_pred" not in self.samples:
+            return None
+        y_true, y_pred, loss = (self.samples[k] for k in ("y_true", "y_pred", "loss"))
+
+        def scores(index: np.ndarray) -> dict[str, float | None]:
+            errors = metrics.regression_errors(y_true[index], y_pred[index])
+            return {"loss": float(loss[index].mean()),
+                    **{k: float(np.mean(v)) for k, v in errors.items()}}
+
+        return scores
 
     def print_report(self, report: dict[str, Any], console: Any) -> None:
         from rich.table import Table

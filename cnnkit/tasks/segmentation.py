@@ -23,6 +23,22 @@ losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
 metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
 
 BINARY_ONLY = ("bce", "weighted_bce")
+EXAMPLES = 8  # images whose truth and prediction evaluate keeps for its overlay plot
+
+
+def _foreground_mean(values: np.ndarray) -> float | None:
+    """The mean over foreground classes; None where no foreground class is defined."""
+    foreground = values[1:][~np.isnan(values[1:])]
+    return float(foreground.mean()) if foreground.size else None
+
+
+def _scores(matrix: np.ndarray) -> dict[str, float | None]:
+    """Dice and IoU (foreground means), mean IoU and pixel accuracy of one confusion matrix."""
+    dice, iou = metrics.dice_per_class(matrix), metrics.iou_per_class(matrix)
+    defined = iou[~np.isnan(iou)]
+    return {"dice": _foreground_mean(dice), "iou": _foreground_mean(iou),
+            "mean_iou": float(defined.mean()) if defined.size else None,
+            "pixel_accuracy": float(np.trace(matrix) / max(matrix.sum(), 1))}
 
 
 def set_default(model_cfg: Any, key: str, value: Any) -> None:
@@ -87,38 +103,52 @@ class Segmentation(Task):
                     if self.binary else keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"))
         return [metrics.Dice(k, threshold), metrics.IoU(k, threshold), accuracy]
 
-    def _probabilities(self, model: Any, outputs: np.ndarray) -> np.ndarray:
+    def finalize(self, model: Any, outputs: Any) -> Any:
+        """Per-pixel class probabilities (one sigmoid channel for two classes)."""
         if output_is_probability(model):
             return outputs
         import keras
 
         activation = keras.ops.sigmoid if self.binary else keras.ops.softmax
-        return np.asarray(activation(outputs))
+        return activation(outputs)
+
+    def _probabilities(self, model: Any, outputs: np.ndarray) -> np.ndarray:
+        return np.asarray(self.finalize(model, outputs))
 
     def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
         report: dict[str, Any] = {
             k: float(v) for k, v in model.evaluate(dataset, return_dict=True, verbose=0).items()
         }
         k = len(self.classes)
-        matrix = np.zeros((k, k), "int64")
-        samples = 0
+        per_image, examples = [], {"inputs": [], "truth": [], "predicted": []}
         for x, y in dataset:
             probs = self._probabilities(model, np.asarray(model.predict_on_batch(x)))
-            matrix += metrics.confusion(np.asarray(y), metrics.predicted_labels(probs), k)
-            samples += len(probs)
+            labels, truth = metrics.predicted_labels(probs), np.asarray(y)
+            per_image += [metrics.confusion(t, p, k) for t, p in zip(truth, labels, strict=True)]
+            room = EXAMPLES - len(examples["truth"])
+            examples["inputs"] += list(np.asarray(x)[:room])
+            examples["truth"] += list(truth[:room])
+            examples["predicted"] += list(labels[:room])
+        matrices = np.stack(per_image) if per_image else np.zeros((0, k, k), "int64")
+        matrix = matrices.sum(0)
+        self.samples = {"confusion": matrices, "examples": examples,
+                        "dice": [_foreground_mean(metrics.dice_per_class(m)) for m in matrices]}
+        report.update(num_samples=len(matrices), **_scores(matrix))
         dice, iou = metrics.dice_per_class(matrix), metrics.iou_per_class(matrix)
-        report.update(
-            num_samples=samples,
-            dice=float(np.nanmean(dice[1:])), iou=float(np.nanmean(iou[1:])),
-            mean_iou=float(np.nanmean(iou)),
-            pixel_accuracy=float(np.trace(matrix) / max(matrix.sum(), 1)),
-        )
         for name, d, j in zip(self.classes, dice, iou, strict=True):
             report[f"dice/{name}"] = None if np.isnan(d) else float(d)
             report[f"iou/{name}"] = None if np.isnan(j) else float(j)
         report["class_names"] = self.classes
         report["confusion_matrix"] = matrix.tolist()
         return report
+
+    def bootstrap_statistic(self) -> Any:
+        """Dice, IoU, mean IoU and pixel accuracy of resampled images (their matrices summed,
+        as for the whole split)."""
+        if "confusion" not in self.samples:
+            return None
+        matrices = self.samples["confusion"]
+        return lambda index: _scores(matrices[index].sum(0))
 
     def print_report(self, report: dict[str, Any], console: Any) -> None:
         from rich.table import Table

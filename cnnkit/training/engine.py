@@ -18,6 +18,7 @@ from cnnkit.data.fingerprint import fingerprint
 from cnnkit.errors import CnnkitError, ConfigError
 from cnnkit.io import manifest, rundir
 from cnnkit.io.evaluation import evaluate_split
+from cnnkit.io.run_plots import plot_history
 from cnnkit.models.build import align_data_normalize, build_model
 from cnnkit.models.summary import summarize
 from cnnkit.tasks import get_task
@@ -274,6 +275,7 @@ class Engine:
         if stopped := cb.stop_reason(self.callbacks.all) or (self.state and self.state.stopped):
             metrics["stopped"] = stopped
         rundir.write_json(self.run_path / rundir.METRICS, metrics)
+        plot_history(rows, self.run_path / rundir.PLOTS, metrics["epoch"])
         print_final(self.out, metrics, self.run_path)
         for split in self.cfg.trainer.get("evaluate_on") or []:
             evaluate_split(self.model, self.data, self.task, str(split), self.run_path, self.out)

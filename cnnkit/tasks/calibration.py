@@ -1,0 +1,37 @@
+"""Calibration of a classifier: the reliability diagram's bins and the expected calibration error.
+
+ECE = sum over confidence bins of (bin share) x |accuracy - mean confidence| (Guo et al. 2017),
+with the top-class probability as confidence and equal-width bins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+BINS = 15
+
+
+def reliability(y_true: np.ndarray, probs: np.ndarray, bins: int = BINS) -> dict[str, Any]:
+    """Per bin: edges, count, accuracy and mean confidence (None where empty), and the ECE."""
+    confidence = probs.max(-1)
+    correct = (probs.argmax(-1) == y_true).astype("float64")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    accuracy = np.bincount(which, correct, minlength=bins)
+    mean_conf = np.bincount(which, confidence, minlength=bins)
+    filled = counts > 0
+    accuracy[filled] /= counts[filled]
+    mean_conf[filled] /= counts[filled]
+    ece = float(np.sum(counts[filled] / max(len(y_true), 1)
+                       * np.abs(accuracy[filled] - mean_conf[filled])))
+    return {"edges": edges.tolist(), "count": counts.tolist(),
+            "accuracy": [float(a) if f else None for a, f in zip(accuracy, filled, strict=True)],
+            "confidence": [float(c) if f else None for c, f in zip(mean_conf, filled, strict=True)],
+            "ece": ece}
+
+
+def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, bins: int = BINS) -> float:
+    return float(reliability(y_true, probs, bins)["ece"])
