@@ -26,6 +26,7 @@ commands:
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
              (alias: inspect)
   validate   check a config (every key, type and name) and build its model, train nothing
+  sample     draw images from a GAN or VAE run:    cnnkit sample run=RUN_DIR n=64 output=grid.png
 
 examples:
   cnnkit train                                     # small CNN on the built-in digits
@@ -106,6 +107,17 @@ form (e.g. N x 8 x 8 digits with values 0-16). The run's preprocessing is applie
 with columns id,prediction,prob_<class>...
 """
 
+SAMPLE_HELP = """\
+usage: cnnkit sample run=RUN_DIR output=grid.png|DIR|file.npy [n=64] [class=C] [interpolate=true]
+                     [seed=0]
+
+Draw n new images from a generative run (task=gan or task=vae). OUTPUT ending in .png is one
+grid, .npy an array in the training data's raw units and shape (e.g. uint8 0-255, N x 28 x 28
+for Fashion-MNIST, so it feeds `cnnkit predict` as is), anything else a folder of PNGs.
+class=C (a class name or index) asks a conditional GAN (task.conditional=true) for that class;
+interpolate=true walks the latent space: n/8 rows of 8 steps between two random points.
+"""
+
 
 @dataclass
 class Command:
@@ -152,10 +164,17 @@ def _predict(args: list[str]) -> object:
     return run(args)
 
 
+def _sample(args: list[str]) -> object:
+    from cnnkit.commands.sample import run
+
+    return run(args)
+
+
 COMMANDS = {
     "train": Command(TRAIN_HELP, _train, import_tensorflow_first=False),
     "evaluate": Command(EVALUATE_HELP, _evaluate),
     "predict": Command(PREDICT_HELP, _predict),
+    "sample": Command(SAMPLE_HELP, _sample),
     "summary": Command(SUMMARY_HELP, _summary, import_tensorflow_first=False),
     "validate": Command(VALIDATE_HELP, _validate, import_tensorflow_first=False),
     "data": Command(DATA_HELP, _data, import_tensorflow_first=False),

@@ -1,7 +1,8 @@
 """The run directory: its layout, atomic writes, and loading a finished run back.
 
 Layout: config.yaml (resolved), preprocessing.json, task.json (what the task learned, if
-anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json. Every file is written to a temporary name in the same folder
+anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json, samples/
+(generative tasks: one grid per epoch). Every file is written to a temporary name in the same folder
 and renamed into place, so an interrupted run never leaves a half-written artefact.
 """
 
@@ -29,9 +30,10 @@ BACKUP = "checkpoints/backup"  # Keras BackupAndRestore, in runs of cnnkit befor
 EVAL = "eval"
 MANIFEST = "manifest.json"
 TENSORBOARD = "tensorboard"
+SAMPLES = "samples"  # generative tasks: samples/epoch_NNN.png, one grid per epoch
 #: everything `cnnkit train` writes into a run directory (`.hydra/` is Hydra's own)
 ARTEFACTS = (CONFIG, PREPROCESSING, MODEL, HISTORY, METRICS, TASK_STATE, CHECKPOINTS, EVAL,
-             MANIFEST, TENSORBOARD, "plots")
+             MANIFEST, TENSORBOARD, "plots", SAMPLES)
 
 
 def run_status(path: Path) -> str:
@@ -161,6 +163,7 @@ class RunDir:
         import keras
 
         import cnnkit.models.layers  # noqa: F401  (registers cnnkit's own layers for loading)
+        from cnnkit.models import adversarial, variational  # noqa: F401  (and the models of gan, vae)
         from cnnkit.tasks import register_keras_objects
 
         register_keras_objects()  # and the tasks' losses and metrics, so any run reloads
