@@ -48,5 +48,5 @@ def load_feature_space(path: str, key: str = "task.feature_run") -> FeatureSpace
                           "(its penultimate layer is the feature space).")
     model = run.load_model()
     last = model.layers[-1]
-    return FeatureSpace(keras.Model(model.inputs, [last.input, model.outputs[0]]),
+    return FeatureSpace(keras.Model(model.inputs[0], [last.input, model.outputs[0]]),
                         run.load_preprocessing())

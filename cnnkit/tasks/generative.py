@@ -106,6 +106,10 @@ class Generative(Task):
         return np.asarray(labels, "int32")
 
     def evaluate(self, model: Any, dataset: Any, class_names: list[str] | None) -> dict[str, Any]:
+        if not model.compiled:  # a reloaded run: its losses need the objective, not an optimizer
+            import keras
+
+            model.compile(optimizer=keras.optimizers.Adam(), loss=self.loss(model))
         report: dict[str, Any] = {
             k: float(v) for k, v in model.evaluate(dataset, return_dict=True, verbose=0).items()}
         if self.feature_space is None:
