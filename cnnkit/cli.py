@@ -30,6 +30,7 @@ commands:
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
              (alias: inspect); `cnnkit data convert ... output=DIR` writes TFRecord shards
   validate   check a config (every key, type and name) and build its model, train nothing
+  sample     draw images from a GAN or VAE run:    cnnkit sample run=RUN_DIR n=64 output=grid.png
 
 examples:
   cnnkit train                                     # small CNN on the built-in digits
@@ -157,6 +158,17 @@ in DIR/parity.json (default DIR: RUN_DIR/export/). quantize= (TFLite): float16 w
 with a calibration sample of the training split; the accuracy change on validation is reported.
 """
 
+SAMPLE_HELP = """\
+usage: cnnkit sample run=RUN_DIR output=grid.png|DIR|file.npy [n=64] [class=C] [interpolate=true]
+                     [seed=0]
+
+Draw n new images from a generative run (task=gan or task=vae). OUTPUT ending in .png is one
+grid, .npy an array in the training data's raw units and shape (e.g. uint8 0-255, N x 28 x 28
+for Fashion-MNIST, so it feeds `cnnkit predict` as is), anything else a folder of PNGs.
+class=C (a class name or index) asks a conditional GAN (task.conditional=true) for that class;
+interpolate=true walks the latent space: n/8 rows of 8 steps between two random points.
+"""
+
 
 @dataclass
 class Command:
@@ -221,6 +233,12 @@ def _export(args: list[str]) -> object:
     return run(args)
 
 
+def _sample(args: list[str]) -> object:
+    from cnnkit.commands.sample import run
+
+    return run(args)
+
+
 COMMANDS = {
     "train": Command(TRAIN_HELP, _train, import_tensorflow_first=False),
     "evaluate": Command(EVALUATE_HELP, _evaluate),
@@ -228,6 +246,7 @@ COMMANDS = {
     "explain": Command(EXPLAIN_HELP, _explain),
     "report": Command(REPORT_HELP, _report, import_tensorflow_first=False),
     "export": Command(EXPORT_HELP, _export),
+    "sample": Command(SAMPLE_HELP, _sample),
     "summary": Command(SUMMARY_HELP, _summary, import_tensorflow_first=False),
     "validate": Command(VALIDATE_HELP, _validate, import_tensorflow_first=False),
     "data": Command(DATA_HELP, _data, import_tensorflow_first=False),

@@ -8,16 +8,18 @@ from typing import Any
 from cnnkit.errors import CnnkitError, ConfigError
 
 
-def split_named_args(args: list[str], named: dict[str, str], usage: str) -> tuple[dict[str, str], list[str]]:
+def split_named_args(args: list[str], named: dict[str, str], usage: str,
+                     optional: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
     """Pull `run=...`, `input=...` style arguments out of `args`; the rest are config overrides.
 
-    `named` maps each name to its description; all are required.
+    `named` maps each name to its description; all are required. `optional` names are pulled
+    out too when given (`n=64` of `cnnkit sample`).
     """
     values: dict[str, str] = {}
     rest: list[str] = []
     for arg in args:
         key, sep, value = arg.partition("=")
-        if sep and key in named:
+        if sep and (key in named or key in optional):
             values[key] = value
         else:
             rest.append(arg)

@@ -17,6 +17,10 @@ from cnnkit.tasks.bootstrap import ci_section
 def evaluate_split(model: Any, data: Any, task: Any, split: str, run_path: Path,
                    out: Any) -> dict[str, Any]:
     """The task's report on `split` (a `PreparedData` split), written, plotted and printed."""
+    if getattr(task, "feature_run", None):  # generative tasks score samples in its features
+        from cnnkit.io.feature_space import load_feature_space
+
+        task.feature_space = load_feature_space(task.feature_run)
     dataset = data.dataset(split, target_fn=task.target_fn())
     report = {"split": split, **task.evaluate(model, dataset, data.preprocessing.class_names)}
     report.update(ci_section(task.bootstrap_statistic(), int(report.get("num_samples", 0))))

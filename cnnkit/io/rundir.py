@@ -1,8 +1,9 @@
 """The run directory: its layout, atomic writes, and loading a finished run back.
 
 Layout: config.yaml (resolved), preprocessing.json, task.json (what the task learned, if
-anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json, plots/, and what
-report and export add (report.html, export/). Every file is written to a temporary name in the same folder
+anything), model.keras, checkpoints/, history.csv, metrics.json, eval/<split>.json, plots/,
+samples/ (generative tasks: one grid per epoch), and what report and export add (report.html,
+export/). Every file is written to a temporary name in the same folder
 and renamed into place, so an interrupted run never leaves a half-written artefact.
 """
 
@@ -33,9 +34,10 @@ TENSORBOARD = "tensorboard"
 PLOTS = "plots"  # PNGs of train (learning curves) and evaluate (per split)
 REPORT = "report.html"  # `cnnkit report`
 EXPORT = "export"  # `cnnkit export`'s default folder
+SAMPLES = "samples"  # generative tasks: samples/epoch_NNN.png, one grid per epoch
 #: everything `cnnkit train` writes into a run directory (`.hydra/` is Hydra's own)
 ARTEFACTS = (CONFIG, PREPROCESSING, MODEL, HISTORY, METRICS, TASK_STATE, CHECKPOINTS, EVAL,
-             MANIFEST, TENSORBOARD, PLOTS, REPORT, EXPORT)
+             MANIFEST, TENSORBOARD, PLOTS, REPORT, EXPORT, SAMPLES)
 
 
 def run_status(path: Path) -> str:
@@ -165,6 +167,7 @@ class RunDir:
         import keras
 
         import cnnkit.models.layers  # noqa: F401  (registers cnnkit's own layers for loading)
+        from cnnkit.models import adversarial, variational  # noqa: F401  (and the models of gan, vae)
         from cnnkit.tasks import register_keras_objects
 
         register_keras_objects()  # and the tasks' losses and metrics, so any run reloads

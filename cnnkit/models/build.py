@@ -13,7 +13,8 @@ from cnnkit.registry import Registry
 MODEL_KINDS: Registry[Callable[[Any], Any]] = Registry("model kind", "model.kind")
 # What a model kind needs from the data pipeline when the user's `data.normalize` would break it:
 # a backbone normalises inside the model (its own preprocess_input) and wants images in [0, 1].
-KIND_DATA_NORMALIZE = {"backbone": "rescale"}
+# Generative models (gan, vae) make images in [0, 1] units and compare them with the data's.
+KIND_DATA_NORMALIZE = {"backbone": "rescale", "gan": "rescale", "vae": "rescale"}
 
 
 @MODEL_KINDS.register("spec", schema=SpecModelSchema, check=check_spec)
@@ -56,3 +57,6 @@ def align_data_normalize(cfg: Any) -> str | None:
 def build_model(model_cfg: Any) -> Any:
     """Build the (uncompiled) Keras model described by the resolved `model` config."""
     return MODEL_KINDS.get(str(model_cfg.get("kind", "spec")))(model_cfg)
+
+
+from cnnkit.models import generative  # noqa: E402, F401  (registers the kinds gan and vae)

@@ -108,7 +108,13 @@ def check_spec(values: dict[str, Any], config: dict[str, Any]) -> None:
     if shape is not None and (not shape or any(size < 1 for size in shape)):
         raise ConfigError(f"`model.input_shape` must list positive sizes, channels last (e.g. "
                           f"[32, 32, 1]). Received: {shape}")
-    for kind, (path, kwargs) in _layers(values):
+    check_layer_arguments(values)
+
+
+def check_layer_arguments(values: dict[str, Any], prefix: str = "model") -> None:
+    """Name-valued layer arguments of `<prefix>.layers`, `.blocks` and `.head` (a sub-network
+    of a GAN or VAE has the prefix `model.generator`, `model.encoder`, ...)."""
+    for kind, (path, kwargs) in _layers(values, prefix):
         if not isinstance(kwargs, dict):
             continue
         for arg, value in kwargs.items():
@@ -144,12 +150,12 @@ def _normal(name: str) -> str:
     return name.replace("_", "").lower()
 
 
-def _layers(values: dict[str, Any]) -> Iterator[tuple[str, tuple[str, Any]]]:
+def _layers(values: dict[str, Any], prefix: str = "model") -> Iterator[tuple[str, tuple[str, Any]]]:
     """(layer type, (key path, keyword arguments)) of every item of the spec and its blocks."""
-    lists = [("model.layers", values.get("layers")), ("model.head", values.get("head"))]
+    lists = [(f"{prefix}.layers", values.get("layers")), (f"{prefix}.head", values.get("head"))]
     for name, block in (values.get("blocks") or {}).items():
         if isinstance(block, dict):
-            lists.append((f"model.blocks.{name}.layers", block.get("layers")))
+            lists.append((f"{prefix}.blocks.{name}.layers", block.get("layers")))
     for prefix, items in lists:
         for index, item in enumerate(items if isinstance(items, list) else []):
             if not isinstance(item, dict):

@@ -16,7 +16,7 @@ from cnnkit.registry import Registry
 #: the `task.*` keys and says which data targets it learns from (`ACCEPTS`).
 TASKS: Registry[type] = Registry("task", "task.name")
 TASK_MODULES = ["classification", "regression", "segmentation", "reconstruction", "density", "multitask",
-                "autoencoder"]
+                "autoencoder", "gan", "vae"]
 
 
 def load_task_modules() -> None:

@@ -31,7 +31,7 @@ def check_heads(values: dict[str, Any], config: dict[str, Any]) -> None:
     if not heads:
         raise ConfigError("`task.heads` must name at least one head, e.g. {class: {task: "
                           "classification}, mask: {task: segmentation}}. Received: {}")
-    singles = [t for t in TASKS.list() if t not in ("multitask", "autoencoder")]
+    singles = [t for t in TASKS.list() if t not in ("multitask", "autoencoder", "gan", "vae")]
     for head, spec in heads.items():
         key = f"task.heads.{head}"
         if not isinstance(spec, dict) or "task" not in spec:

@@ -103,3 +103,35 @@ class MultitaskSchema:
 
 #: the multitask's own keys in a head; the rest belong to the head's task
 HEAD_KEYS = ("task", "weight")
+
+
+GAN_LOSSES = ("non_saturating", "hinge", "wgan_gp")
+
+
+@dataclass
+class GenerativeSchema:
+    """Keys every generative task shares: what its samples are scored against."""
+
+    ACCEPTS: ClassVar[tuple[str, ...]] = ()  # any images; a conditional GAN needs labels
+    feature_run: str | None = None  # a classifier run: FID/KID in its feature space
+    eval_samples: int = setting(1000, min=2)  # samples `cnnkit evaluate` scores
+    grid_size: int = setting(64, min=1)  # samples in each epoch's grid (conditional: per class row)
+
+
+@dataclass
+class GanSchema(GenerativeSchema):
+    name: str = "gan"
+    loss: str = setting("non_saturating", choices=GAN_LOSSES)
+    n_critic: int = setting(1, min=1, max=8)  # discriminator updates per generator update
+    gp_weight: float = setting(10.0, min=0)  # wgan_gp: weight of the gradient penalty
+    conditional: bool = False
+    conditioning: Literal["projection", "auxiliary"] = "projection"
+    class_loss_weight: float = setting(1.0, min=0)  # auxiliary: weight of the class losses
+
+
+@dataclass
+class VaeSchema(GenerativeSchema):
+    name: str = "vae"
+    reconstruction_loss: Literal["bce", "mse"] = "bce"
+    kl_weight: float = setting(1.0, min=0)  # beta: 1 is the ELBO
+    kl_warmup_epochs: int = setting(0, min=0)  # the KL weight grows linearly from 0 over these

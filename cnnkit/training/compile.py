@@ -26,6 +26,8 @@ class OptimizerSchema:
     weight_decay: float = setting(0.0, min=0)  # adam: > 0 switches to AdamW
     momentum: float = setting(0.9, min=0, lt=1)  # sgd, rmsprop
     nesterov: bool = False  # sgd
+    beta_1: float = setting(0.9, min=0, lt=1)  # adam, adamw: GANs train with 0.5 (Radford et al.)
+    beta_2: float = setting(0.999, min=0, lt=1)  # adam, adamw
     clipnorm: float | None = setting(None, gt=0)  # at most one of the three clipping keys
     global_clipnorm: float | None = setting(None, gt=0)
     clipvalue: float | None = setting(None, gt=0)
@@ -113,15 +115,20 @@ def _adam(opt_cfg: Any, common: dict[str, Any]) -> Any:
     import keras
 
     if _decay(opt_cfg):
-        return keras.optimizers.AdamW(weight_decay=_decay(opt_cfg), **common)
-    return keras.optimizers.Adam(**common)
+        return keras.optimizers.AdamW(weight_decay=_decay(opt_cfg), **_betas(opt_cfg), **common)
+    return keras.optimizers.Adam(**_betas(opt_cfg), **common)
+
+
+def _betas(opt_cfg: Any) -> dict[str, float]:
+    return {"beta_1": float(opt_cfg.get("beta_1", 0.9)), "beta_2": float(opt_cfg.get("beta_2", 0.999))}
 
 
 @_register("adamw")
 def _adamw(opt_cfg: Any, common: dict[str, Any]) -> Any:
     import keras
 
-    return keras.optimizers.AdamW(weight_decay=float(opt_cfg.weight_decay), **common)
+    return keras.optimizers.AdamW(weight_decay=float(opt_cfg.weight_decay), **_betas(opt_cfg),
+                                  **common)
 
 
 @_register("sgd")

@@ -30,6 +30,7 @@ from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
 from cnnkit.training.loggers import build_loggers, finish_loggers
 from cnnkit.training.replicas import replica_callbacks
 from cnnkit.training.rules import duration_seconds, monitor_mode
+from cnnkit.training.samples import task_callbacks
 from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import (
     DevicePolicy,
@@ -177,7 +178,8 @@ class Engine:
         rundir.write_text(self.run_path / rundir.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
         rundir.write_json(self.run_path / rundir.PREPROCESSING, prep.to_dict())
         rundir.write_task_state(self.run_path, self.task.state)
-        self.callbacks = build_callbacks(self.run_path, cfg, self.monitor, self.loggers,
+        self.callbacks = build_callbacks(self.run_path, cfg, self.monitor,
+                                         [*task_callbacks(self.run_path, self.task), *self.loggers],
                                          first=replica_callbacks(self.policy.strategy))
         cb.restore_callbacks(self.state, self.callbacks.all)
         with self.policy.strategy.scope():

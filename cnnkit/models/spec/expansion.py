@@ -77,7 +77,8 @@ class Expander:
     caller for shapes of nodes already built."""
 
     def __init__(self, blocks: Any, classes: Mapping[str, type], rank: int | None,
-                 shape_of: Callable[[str], Sequence[Any]] | None = None):
+                 shape_of: Callable[[str], Sequence[Any]] | None = None,
+                 path: str = "model.layers"):
         self.blocks = to_plain(blocks) or {}
         if not isinstance(self.blocks, Mapping):
             raise ModelSpecError(
@@ -86,7 +87,7 @@ class Expander:
         self.classes = classes
         self.shape_of = shape_of
         self.used: set[str] = {INPUT_NAME}
-        self.top = _Scope({INPUT_NAME: INPUT_NAME}, "", "model.layers", "", {}, rank)
+        self.top = _Scope({INPUT_NAME: INPUT_NAME}, "", path, "", {}, rank)
         for block_name, block in self.blocks.items():
             self._check_block(str(block_name), block)
 
@@ -114,7 +115,7 @@ class Expander:
         items = to_plain(items)
         if not isinstance(items, list) or not items:
             raise ModelSpecError(
-                f"`model.layers` must be a non-empty list of layer items. Received: {items!r}"
+                f"`{self.top.path}` must be a non-empty list of layer items. Received: {items!r}"
             )
         self.last = yield from self._expand(items, self.top)
 

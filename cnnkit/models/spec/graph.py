@@ -93,8 +93,10 @@ def build_from_spec(
     blocks: Any = None,
     rank: int | None = None,
     input_augmentation: Any = None,
+    path: str = "model.layers",
 ) -> Any:
     """Build a `keras.Model` from a layer spec; shapes are checked while the graph is wired.
+    `path` is the spec's config key, as errors name it (a GAN's `model.generator.layers`).
 
     `input_augmentation` (`augment.where=model`) puts a RandomAugmentation layer right after the
     input; items that name `input` then see the augmented tensor."""
@@ -120,7 +122,8 @@ def build_from_spec(
 
     model_input = keras.Input(shape=tuple(input_shape), name=INPUT_NAME)
     tensors: dict[str, Any] = {INPUT_NAME: apply_input_augmentation(input_augmentation, model_input)}
-    expander = Expander(blocks, classes, rank, shape_of=lambda n: tuple(tensors[n].shape))
+    expander = Expander(blocks, classes, rank, shape_of=lambda n: tuple(tensors[n].shape),
+                        path=path)
     for node in expander.expand_model(layers):
         layer = _make_layer(node, classes)
         incoming = [(ref, tensors[ref]) for ref in node.inputs]

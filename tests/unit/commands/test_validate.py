@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,15 +17,33 @@ from cnnkit.config.compose import compose, preset_names
 from cnnkit.errors import CnnkitError
 
 
+@pytest.fixture(scope="module")
+def fashion_like(tmp_path_factory) -> str:
+    """A few Fashion-MNIST-shaped arrays: the fashion_* experiments name the file they train on."""
+    path = tmp_path_factory.mktemp("npz") / "fashion.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (40, 28, 28), dtype="uint8"),
+             y_train=np.arange(40, dtype="uint8") % 10,
+             x_test=rng.integers(0, 256, (10, 28, 28), dtype="uint8"),
+             y_test=np.arange(10, dtype="uint8"))
+    return str(path)
+
+
 @pytest.mark.parametrize("experiment", preset_names("experiment"))
-def test_every_experiment_validates_and_builds(experiment) -> None:
-    assert validate.run([f"conf={experiment}"])["params"] > 0
+def test_every_experiment_validates_and_builds(experiment, fashion_like) -> None:
+    data = [f"data.path={fashion_like}"] if experiment.startswith("fashion_") else []
+    assert validate.run([f"conf={experiment}", *data])["params"] > 0
+
+
+#: what a model preset needs to validate on its own: its task, or an input of its rank
+PRESET_ARGS = {"backbone": ["model.weights=null", "model.input_shape=[32,32,1]"],
+               "dcgan": ["task=gan"], "vae": ["task=vae"],
+               "dcgan3d": ["task=gan", "model.input_shape=[16,16,16,1]"]}
 
 
 @pytest.mark.parametrize("model", preset_names("model"))
 def test_every_model_preset_validates_and_builds_on_its_own(model) -> None:
-    extra = ["model.weights=null", "model.input_shape=[32,32,1]"] if model == "backbone" else []
-    assert validate.run([f"model={model}", *extra])["params"] > 0
+    assert validate.run([f"model={model}", *PRESET_ARGS.get(model, [])])["params"] > 0
 
 
 @pytest.mark.parametrize(("group", "needs"), [("data", {"folder": "data.path", "csv": "data.path",
