@@ -17,11 +17,13 @@ from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.commands.validation import validated
 from cnnkit.errors import DataError
 from cnnkit.io.predictions import write_predictions
-from cnnkit.io.readers import load_inputs
+from cnnkit.io.readers import input_chunks, load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
 USAGE = "cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR]"
+#: output kinds predicted a chunk of inputs at a time (their outputs are arrays per input)
+STREAMED = ("table", "counts", "images")
 
 
 def run(args: list[str]) -> dict[str, Any]:
@@ -43,17 +45,35 @@ def run(args: list[str]) -> dict[str, Any]:
     if not source.exists():
         raise DataError(f"`input={source}`: no such file or folder.")
     preprocessing = run_dir.load_preprocessing()
-    inputs, infos = load_inputs(source, preprocessing)
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
     if exported:
-        outputs = predict_exported(exported, inputs)
+        model: Any = None
     else:
         import cnnkit.training.lr_schedule  # noqa: F401  (registers a saved optimizer's schedule)
-        outputs = task.predict_samples(run_dir.load_model(), inputs, preprocessing)
+        model = run_dir.load_model()
     output = Path(named["output"]).expanduser()
-    write_predictions(task, outputs, [i.id for i in infos], preprocessing.class_names, output,
-                      inputs=infos)
+    # Images are read, predicted and (image outputs) written a chunk at a time, so memory holds
+    # one chunk however many files there are; tables are written once, from every chunk's rows.
+    streamed = task.output_kind in STREAMED
+    chunks = input_chunks(source, preprocessing) if streamed else iter(
+        [load_inputs(source, preprocessing)])
+    kept, infos = [], []
+    for inputs, chunk_infos in chunks:
+        outputs = (predict_exported(exported, inputs) if exported
+                   else task.predict_samples(model, inputs, preprocessing))
+        if task.output_kind == "images":
+            write_predictions(task, outputs, [i.id for i in chunk_infos],
+                              preprocessing.class_names, output, inputs=chunk_infos)
+        else:
+            kept.append(outputs)
+        infos += chunk_infos
+    if kept:
+        import numpy as np
+
+        outputs = np.concatenate(kept) if streamed else kept[0]
+        write_predictions(task, outputs, [i.id for i in infos], preprocessing.class_names,
+                          output, inputs=infos)
     console().print(f"Wrote {len(infos)} predictions to {output}")
     return {"count": len(infos), "output": str(output)}
 

@@ -4,6 +4,7 @@ and with what the prediction writers need about it (`InputInfo`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ def load_array_inputs(path: Path, preprocessing: Preprocessing) -> tuple[np.ndar
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise DataError(f"`input={path}` cannot be read as a .npy array: {exc}") from exc
+    return check_array_inputs(x, path, preprocessing)
+
+
+def check_array_inputs(x: np.ndarray, path: Path, preprocessing: Preprocessing
+                       ) -> tuple[np.ndarray, list[InputInfo]]:
+    """Raw examples of a .npy file as (N, *raw_shape), a missing channel axis added."""
     raw = list(preprocessing.raw_shape)
     shape = list(x.shape)
     if shape[1:] == raw:
@@ -59,6 +66,12 @@ def load_image_inputs(path: Path, preprocessing: Preprocessing) -> tuple[list[np
     if not files:
         raise DataError(f"`input={path}` holds no images. Expected files ending in "
                         f"{', '.join(IMAGE_SUFFIXES + NIFTI_SUFFIXES)}, or a .npy file")
+    return load_image_files(files, path, preprocessing)
+
+
+def load_image_files(files: list[Path], path: Path, preprocessing: Preprocessing
+                     ) -> tuple[list[np.ndarray], list[InputInfo]]:
+    """`files` (found under `path`) in the source's raw value range."""
     channels = int(preprocessing.raw_shape[-1])
     images = [read_image(f, channels) * preprocessing.value_max for f in files]
     infos = [InputInfo(_relative_id(f, path), tuple(img.shape[:-1])) for f, img in zip(
@@ -69,11 +82,17 @@ def load_image_inputs(path: Path, preprocessing: Preprocessing) -> tuple[list[np
 def load_nifti_inputs(path: Path, preprocessing: Preprocessing) -> tuple[list[np.ndarray],
                                                                           list[InputInfo]]:
     """NIfTI volumes (nibabel) as (X, Y, Z, C) arrays, with their affine and header."""
-    import nibabel as nib
-
     files = _files(path, "nifti")
     if not files:
         raise DataError(f"`input={path}` holds no NIfTI files (.nii, .nii.gz).")
+    return load_nifti_files(files, path, preprocessing)
+
+
+def load_nifti_files(files: list[Path], path: Path, preprocessing: Preprocessing
+                     ) -> tuple[list[np.ndarray], list[InputInfo]]:
+    """NIfTI `files` (found under `path`) with their affine and header."""
+    import nibabel as nib
+
     volumes, infos = [], []
     for file in files:
         try:
@@ -101,3 +120,36 @@ def load_inputs(source: Path, preprocessing: Preprocessing) -> tuple[Any, list[I
     if is_nifti(source) or (source.is_dir() and not list_images(source)):
         return load_nifti_inputs(source, preprocessing)
     return load_image_inputs(source, preprocessing)
+
+
+#: `cnnkit predict` reads, predicts and writes this many inputs at a time
+CHUNK = 256
+
+
+def input_chunks(source: Path, preprocessing: Preprocessing, chunk: int = CHUNK
+                 ) -> Iterator[tuple[Any, list[InputInfo]]]:
+    """`load_inputs` in chunks of at most `chunk` inputs, so memory holds one chunk of images
+    however many files a folder has (a .npy file is memory-mapped and sliced)."""
+    if source.suffix == ".npy":
+        try:
+            mapped = np.load(source, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            mapped = None  # load_array_inputs names the problem
+        raw = list(preprocessing.raw_shape)
+        if mapped is None or list(mapped.shape) == raw or mapped.ndim < len(raw):
+            yield load_array_inputs(source, preprocessing)  # one example, or unreadable
+            return
+        for start in range(0, len(mapped), chunk):
+            x, infos = check_array_inputs(np.asarray(mapped[start:start + chunk]), source,
+                                          preprocessing)
+            yield x, [InputInfo(f"{source.stem}_{start + i}", info.size)
+                      for i, info in enumerate(infos)]
+        return
+    nifti = is_nifti(source) or (source.is_dir() and not list_images(source))
+    files = _files(source, "nifti" if nifti else "image")
+    if not files:
+        yield load_inputs(source, preprocessing)  # names what is missing
+        return
+    load = load_nifti_files if nifti else load_image_files
+    for start in range(0, len(files), chunk):
+        yield load(files[start:start + chunk], source, preprocessing)

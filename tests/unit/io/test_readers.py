@@ -50,3 +50,19 @@ def test_a_nifti_volume_keeps_its_affine(tmp_path):
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="holds no NIfTI files"):
         load_inputs(tmp_path, GRAY)
+
+
+def test_predict_reads_a_folder_and_a_npy_a_chunk_at_a_time(tmp_path):
+    from cnnkit.io.readers import input_chunks
+
+    for i in range(5):
+        Image.fromarray(np.full((8, 8), 10 * i, "uint8")).save(tmp_path / f"{i}.png")
+    chunks = list(input_chunks(tmp_path, GRAY, chunk=2))
+    assert [len(images) for images, _ in chunks] == [2, 2, 1]
+    assert [i.id for _, infos in chunks for i in infos] == [f"{i}.png" for i in range(5)]
+    assert [float(images[0].max()) for images, _ in chunks] == [0.0, 20.0, 40.0]
+    np.save(tmp_path / "x.npy", np.arange(5 * 64).reshape(5, 8, 8))
+    arrays = list(input_chunks(tmp_path / "x.npy", GRAY, chunk=2))
+    assert [x.shape for x, _ in arrays] == [(2, 8, 8, 1), (2, 8, 8, 1), (1, 8, 8, 1)]
+    assert [i.id for _, infos in arrays for i in infos] == [f"x_{i}" for i in range(5)]
+    assert arrays[2][0][0, 0, 0, 0] == 4 * 64
