@@ -56,7 +56,7 @@ class Variational(keras.Model):
     def metrics(self) -> list[Any]:
         return list(self.trackers.values())
 
-    def _losses(self, x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
+    def _objective(self, x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
         import tensorflow as tf
 
         x = keras.ops.cast(x, "float32")
@@ -75,13 +75,13 @@ class Variational(keras.Model):
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            loss, logs = self._losses(data[0], True)
+            loss, logs = self._objective(data[0], True)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         return self._log({"loss": loss, **logs})
 
     def test_step(self, data: Any) -> dict[str, Any]:
-        loss, logs = self._losses(data[0], False)
+        loss, logs = self._objective(data[0], False)
         return self._log({"loss": loss, **logs})
 
     def get_config(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import keras
 
 from cnnkit.errors import ConfigError, did_you_mean
 from cnnkit.io import rundir
-from cnnkit.training.interrupts import held_back
+from cnnkit.training.interrupts import hold, release
 from cnnkit.training.state import TrainingState, save_state
 
 
@@ -281,9 +281,18 @@ def stop_reason(callbacks: list[Any]) -> str | None:
     return next((c.reason for c in callbacks if getattr(c, "stopped", False)), None)
 
 
+class HoldInterrupts(keras.callbacks.Callback):
+    """Runs first at each epoch's end: an interrupt then waits until `StateSaver` (last) has
+    saved the epoch. Without it, a stop between history.csv's new row and the saved state left a
+    first epoch with no state: the run looked failed and its folder was removed."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        hold()
+
+
 class StateSaver(keras.callbacks.Callback):
     """Saves the complete training state at the end of every epoch; must run last, after every
-    callback whose memory it saves has seen the epoch."""
+    callback whose memory it saves has seen the epoch (and ends `HoldInterrupts`' hold)."""
 
     def __init__(self, run_path: Path, callbacks: list[Any], phase: int = 0) -> None:
         super().__init__()
@@ -292,12 +301,14 @@ class StateSaver(keras.callbacks.Callback):
         self.phase = phase
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        states = {name: c.state() for name, c in self.callbacks.items()}
-        # only a final stop is saved: a run stopped by its time budget resumes training
-        with held_back():
+        try:
+            states = {name: c.state() for name, c in self.callbacks.items()}
+            # only a final stop is saved: a run stopped by its time budget resumes training
             save_state(self.run_path, self.model, TrainingState(
                 epoch + 1, self.phase, callbacks=states,
                 stopped=stop_reason(list(self.callbacks.values()))))
+        finally:
+            release()
 
 
 def named_callbacks(callbacks: list[Any]) -> dict[str, Resumable]:

@@ -65,7 +65,7 @@ def build_callbacks(run_path: Path, cfg: Any, monitor: str, extra: list[Any] = (
     history = cb.HistoryWriter(run_path / rundir.HISTORY)
     checkpoint = cb.BestModelCheckpoint(run_path / rundir.BEST_CHECKPOINT, monitor, mode)
     watched = {"trainer.monitor": monitor}
-    callbacks: list[Any] = [*first, cb.ReseedLayers(int(cfg.seed))]
+    callbacks: list[Any] = [cb.HoldInterrupts(), *first, cb.ReseedLayers(int(cfg.seed))]
     if trainer.get("ema"):
         callbacks.append(cb.ValidateOnEma())
     callbacks += [cb.RequireLogged(watched), history, checkpoint]

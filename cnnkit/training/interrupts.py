@@ -30,14 +30,24 @@ def interrupts_as_keyboard_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def hold() -> None:
+    """From now until the matching `release`, an interrupt waits."""
+    _held["depth"] += 1
+
+
+def release() -> None:
+    """End a `hold`; an interrupt that arrived meanwhile is raised now."""
+    _held["depth"] -= 1
+    if not _held["depth"] and _held["pending"]:
+        _held["pending"] = False
+        raise KeyboardInterrupt
+
+
 @contextmanager
 def held_back() -> Iterator[None]:
     """An interrupt arriving inside is raised when the block ends."""
-    _held["depth"] += 1
+    hold()
     try:
         yield
     finally:
-        _held["depth"] -= 1
-        if not _held["depth"] and _held["pending"]:
-            _held["pending"] = False
-            raise KeyboardInterrupt
+        release()
