@@ -134,7 +134,11 @@ def wrong_plot(y: np.ndarray, probs: np.ndarray, names: list[str], images_of: Im
     for ax in axes.flat:
         ax.axis("off")
     for ax, index, image in zip(axes.flat, chosen, images, strict=False):
-        ax.imshow(display_image(image), cmap="gray", vmin=0, vmax=1)
+        shown = display_image(image)
+        if shown.ndim == 1:  # a 1D signal: its trace
+            ax.plot(shown, linewidth=0.5)
+        else:
+            ax.imshow(shown, cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"true {names[y[index]]}\npred {names[predicted[index]]} "
                      f"{probs[index, predicted[index]]:.2f}", fontsize=7)
     fig.suptitle("Most confidently wrong")
