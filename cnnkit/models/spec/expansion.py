@@ -214,6 +214,9 @@ class Expander:
             raise ModelSpecError(f"`{path}.name` must not contain '.', which separates block "
                                  f"instances from their layers. Received: {name!r}")
         raw = item.get("inputs", None)
+        if raw is not None and not isinstance(raw, str | Sequence):
+            raise ModelSpecError(f"`{path}.inputs` must be the name of an item or a list of "
+                                 f"names. Received: {raw!r}")
         refs = [previous] if raw is None else [raw] if isinstance(raw, str) else list(raw)
         repeat = substitute(item.get("repeat", 1), Args(scope.args), f"{path}.repeat")
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:

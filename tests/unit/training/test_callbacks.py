@@ -32,11 +32,38 @@ def test_callbacks_come_in_dependency_order_with_the_state_saver_last(tmp_path):
     run = build_callbacks(tmp_path, config(early_stopping_patience=2, reduce_lr_patience=1,
                                            max_time="1h", ema=0.9), "val_accuracy")
     kinds = [type(c).__name__ for c in run.all]
-    assert kinds == ["ReseedLayers", "ValidateOnEma", "RequireLogged", "HistoryWriter", "BestModelCheckpoint",
-                     "EarlyStop", "Plateau", "TimeBudget", "StateSaver"]
+    assert kinds == ["HoldInterrupts", "ReseedLayers", "ValidateOnEma", "RequireLogged",
+                     "HistoryWriter", "BestModelCheckpoint", "EarlyStop", "Plateau", "TimeBudget",
+                     "StateSaver"]
     assert run.checkpoint.mode == "max" and run.checkpoint.path == tmp_path / "checkpoints" / "best.keras"
     assert run.all[-1].callbacks.keys() == {"HistoryWriter", "BestModelCheckpoint", "EarlyStop",
                                             "Plateau"}
+
+
+def test_an_interrupt_at_an_epochs_end_waits_for_the_saved_state(tmp_path):
+    """SIGTERM while history.csv gets its row (before the state is saved) lands after the save."""
+    import os
+    import signal
+
+    from cnnkit.training.interrupts import interrupts_as_keyboard_interrupt
+    from cnnkit.training.state import read_state
+
+    model = tiny_model()
+    model.compile(optimizer="sgd", loss="mse")
+    run = build_callbacks(tmp_path, config(), "loss")
+
+    class SignalDuringHistory(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    after = run.all.index(run.history) + 1
+    callbacks = [*run.all[:after], SignalDuringHistory(), *run.all[after:]]
+    for callback in callbacks:
+        callback.set_model(model)
+    with interrupts_as_keyboard_interrupt(), pytest.raises(KeyboardInterrupt):
+        for callback in callbacks:
+            callback.on_epoch_end(0, {"loss": 1.0})
+    assert read_state(tmp_path) is not None and read_state(tmp_path).epoch == 1
 
 
 def test_early_stopping_counts_only_improvements_beyond_min_delta_and_resumes_its_count():
