@@ -59,7 +59,7 @@ def test_kl_weight_warms_up_linearly_then_stays():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["task=gan"], "`task=gan` trains a generator and a discriminator"),
-    (["model=dcgan"], "`model.kind=gan` (dcgan) is trained by task=gan"),
+    (["model=dcgan", "task=classification"], "`model.kind=gan` (dcgan) is trained by task=gan"),
     (["task=vae", "model=dcgan"], "is trained by task=gan"),
     (["task=gan", "model=dcgan", "task.los=hinge"], "Did you mean: loss?"),
     (["task=gan", "model=dcgan", "task.loss=wgan"], "wgan_gp"),
@@ -69,6 +69,12 @@ def test_config_mistakes_are_one_line(args, message):
     with pytest.raises(CnnkitError) as caught:
         validated(compose("train", args), uses_data=False)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("model, task", [("dcgan", "gan"), ("dcgan3d", "gan"), ("vae", "vae")])
+def test_a_generative_model_preset_picks_its_task_unless_one_is_given(model, task):
+    assert compose("train", [f"model={model}"]).task.name == task
+    assert compose("train", [f"model={model}", "task=regression"]).task.name == "regression"
 
 
 @pytest.fixture(scope="module")
