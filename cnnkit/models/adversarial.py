@@ -28,8 +28,23 @@ def stateless_normal(shape: Any, step: Any, draw: int) -> Any:
     return tf.random.stateless_normal(shape, seed=seed)
 
 
+class OwnTrainStep(keras.Model):
+    """A model with its own `train_step` (GAN, VAE): one running mean per logged loss, and
+    nothing to recompile on loading (sampling needs no optimizer)."""
+
+    def track_losses(self, names: list[str]) -> None:
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def get_compile_config(self) -> None:
+        return None
+
+    @property
+    def metrics(self) -> list[Any]:
+        return list(self.trackers.values())
+
+
 @keras.saving.register_keras_serializable(package="cnnkit")
-class Adversarial(keras.Model):
+class Adversarial(OwnTrainStep):
     """`call(z)` / `call([z, label])` and `decode` give images in [0, 1]; the networks
     themselves work in [-1, 1]."""
 
@@ -80,16 +95,7 @@ class Adversarial(keras.Model):
         config = {**optimizer.get_config(), "use_ema": False}
         self.d_optimizer = type(optimizer).from_config(config)
         self.d_optimizer.build(self.discriminator.trainable_variables)
-        names = ["d_loss", "g_loss", *(loss.log_names if loss is not None else ())]
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-
-    def get_compile_config(self) -> None:
-        """Nothing to recompile on loading: sampling needs the generator only."""
-        return None
-
-    @property
-    def metrics(self) -> list[Any]:
-        return list(self.trackers.values())
+        self.track_losses(["d_loss", "g_loss", *(loss.log_names if loss is not None else ())])
 
     def _labels(self, y: Any) -> Any:
         return keras.ops.cast(keras.ops.reshape(y, (-1,)), "int32") if self.num_classes else None

@@ -13,11 +13,11 @@ from typing import Any
 
 import keras
 
-from cnnkit.models.adversarial import stateless_normal
+from cnnkit.models.adversarial import OwnTrainStep, stateless_normal
 
 
 @keras.saving.register_keras_serializable(package="cnnkit")
-class Variational(keras.Model):
+class Variational(OwnTrainStep):
     def __init__(self, encoder: Any, decoder: Any, latent_dim: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.encoder, self.decoder = encoder, decoder
@@ -46,15 +46,7 @@ class Variational(keras.Model):
         kwargs.pop("metrics", None)
         super().compile(optimizer=optimizer, **kwargs)
         self.objective = loss
-        names = ["loss", *(loss.log_names if loss is not None else ())]
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-
-    def get_compile_config(self) -> None:
-        return None
-
-    @property
-    def metrics(self) -> list[Any]:
-        return list(self.trackers.values())
+        self.track_losses(["loss", *(loss.log_names if loss is not None else ())])
 
     def _objective(self, x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
         import tensorflow as tf
