@@ -9,6 +9,7 @@ preprocessing layer maps them to what the backbone was trained on.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -23,6 +24,8 @@ from cnnkit.config.plain import to_plain
 from cnnkit.errors import ConfigError, ModelSpecError, did_you_mean
 from cnnkit.models.schemas import BackboneSchema
 from cnnkit.registry import Registry
+
+log = logging.getLogger("cnnkit.models")
 
 GRAY_TO_RGB = ("repeat", "conv")
 # Constructor arguments cnnkit sets itself, so `model.options` may not.
@@ -205,8 +208,23 @@ def layer_index(backbone: Any, name: str, key: str) -> int:
     return names.index(name)
 
 
-def frozen_count(backbone: Any, freeze: Any, freeze_until: Any) -> int:
-    """How many leading layers of the backbone `model.freeze` / `model.freeze_until` freeze."""
+def frozen_count(backbone: Any, freeze: Any, freeze_until: Any, weights: Any = "imagenet") -> int:
+    """How many leading layers of the backbone `model.freeze` / `model.freeze_until` freeze.
+
+    `auto` freezes everything only when `weights` are loaded: a frozen random backbone is a
+    fixed random feature extractor (accuracy at chance), never what a user means by default.
+    Frozen random layers asked for explicitly (how a head is tested) get a warning."""
+    if freeze == "auto":
+        freeze = "all" if weights is not None and freeze_until is None else None
+    count = _frozen_layers(backbone, freeze, freeze_until)
+    if weights is None and count:
+        log.warning("model.freeze=%s with model.weights=null: %d backbone layers stay frozen at "
+                    "random weights (set model.freeze=auto or null to train them)",
+                    freeze if freeze_until is None else f"null, freeze_until={freeze_until}", count)
+    return count
+
+
+def _frozen_layers(backbone: Any, freeze: Any, freeze_until: Any) -> int:
     total = len(backbone.layers)
     if freeze is not None and freeze_until is not None:
         raise ConfigError(
@@ -222,7 +240,7 @@ def frozen_count(backbone: Any, freeze: Any, freeze_until: Any) -> int:
     if isinstance(freeze, int) and 0 <= freeze <= total:
         return freeze
     raise ConfigError(
-        f"`model.freeze` must be null, all, or a number of leading layers from 0 to {total} "
+        f"`model.freeze` must be auto, null, all, or a number of leading layers from 0 to {total} "
         f"({backbone.name} has {total}). Received: {freeze!r}"
     )
 
@@ -287,7 +305,8 @@ def build_backbone_model(model_cfg: Any) -> Any:
     height, width, channels = check_input_shape(backbone_info, model_cfg.get("input_shape"))
     backbone = build_backbone(backbone_info, (height, width, channels), model_cfg.get("weights"),
                               model_cfg.get("options"))
-    freeze = frozen_count(backbone, to_plain(model_cfg.get("freeze")), model_cfg.get("freeze_until"))
+    freeze = frozen_count(backbone, to_plain(model_cfg.get("freeze")), model_cfg.get("freeze_until"),
+                          model_cfg.get("weights"))
     set_trainable_from(backbone, freeze)
     fine_tune = model_cfg.get("fine_tune")
     if fine_tune:

@@ -88,7 +88,9 @@ class BackboneSchema:
     num_classes: int | None = setting(None, min=1)
     output_activation: str | None = setting(None, choices=ACTIVATIONS)
     gray_to_rgb: Literal["repeat", "conv"] = "repeat"
-    freeze: Literal["all"] | int | None = "all"  # its range is checked by the builder (frozen_count)
+    # auto: all when pretrained weights are loaded, nothing with weights=null; its range is
+    # checked by the builder (frozen_count)
+    freeze: Literal["auto", "all"] | int | None = "auto"
     freeze_until: str | None = None
     fine_tune: FineTuneSchema | None = None
     options: dict[str, Any] = field(default_factory=dict)

@@ -94,10 +94,28 @@ def test_freeze_n_and_freeze_until_freeze_leading_layers():
     assert all(layer.trainable for layer in layers[first:])
 
 
+def test_freeze_auto_trains_a_random_backbone_whole_and_explicit_freeze_warns(caplog):
+    model = build_model(model_cfg(freeze="auto"))  # weights=null: nothing frozen
+    assert all(layer.trainable for layer in backbones.find_backbone(model).layers)
+    assert not caplog.records
+    model = build_model(model_cfg(freeze="all"))
+    assert not any(layer.trainable for layer in backbones.find_backbone(model).layers)
+    assert "stay frozen at random weights" in caplog.text
+    assert "model.freeze=auto" in caplog.text
+
+
+def test_freeze_auto_freezes_loaded_weights(tmp_path):
+    source = build_model(model_cfg(freeze=None))
+    weights = tmp_path / "mobilenet.weights.h5"
+    backbones.find_backbone(source).save_weights(weights)
+    model = build_model(model_cfg(freeze="auto", weights=str(weights)))
+    assert not any(layer.trainable for layer in backbones.find_backbone(model).layers)
+
+
 def test_unknown_freeze_until_layer_suggests_names():
     with pytest.raises(ModelSpecError, match=r"`model.freeze_until`.*'block_16_expnd'.*Did you mean: block_16_expand"):
         build_model(model_cfg(freeze=None, freeze_until="block_16_expnd"))
-    with pytest.raises(ConfigError, match=r"`model.freeze` must be null, all, or a number.*Received: -1"):
+    with pytest.raises(ConfigError, match=r"`model.freeze` must be auto, null, all, or a number.*Received: -1"):
         build_model(model_cfg(freeze=-1))
 
 
