@@ -21,6 +21,7 @@ KIND_DATA_NORMALIZE = {"backbone": "rescale", "gan": "rescale", "vae": "rescale"
 def _build_spec_model(model_cfg: Any) -> Any:
     from cnnkit.models.spec import build_from_spec
 
+    complete_stem(model_cfg)
     return build_from_spec(
         model_cfg.layers,
         list(model_cfg.input_shape),
@@ -52,6 +53,31 @@ def align_data_normalize(cfg: Any) -> str | None:
         cfg.data.normalize = required
     return (f"model.kind={kind} normalises inside the model: using data.normalize={required} "
             f"instead of {current}")
+
+
+#: below this many pixels on the shortest spatial axis `stem: auto` picks the small stem
+SMALL_STEM_BELOW = 64
+STEMS = ("imagenet", "small")
+
+
+def complete_stem(model_cfg: Any) -> None:
+    """Resolve a preset's `stem: auto` from the (known) input shape: the ImageNet stem divides the
+    resolution by 4 before the first stage, which leaves a 28x28 image 7x7; below
+    `SMALL_STEM_BELOW` pixels the small stem (3x3 stride 1, no pooling) keeps it whole."""
+    from omegaconf import open_dict
+
+    from cnnkit.errors import ConfigError
+
+    stem = model_cfg.get("stem")
+    if stem is None:
+        return
+    if stem not in (*STEMS, "auto"):
+        raise ConfigError(f"`model.stem` must be one of auto, {', '.join(STEMS)}. "
+                          f"Received: {stem!r}")
+    shape = model_cfg.get("input_shape")
+    if stem == "auto" and shape is not None:
+        with open_dict(model_cfg):
+            model_cfg.stem = "small" if min(list(shape)[:-1]) < SMALL_STEM_BELOW else "imagenet"
 
 
 def build_model(model_cfg: Any) -> Any:

@@ -11,10 +11,13 @@ def complete_model_config(cfg: Any, task: Any, input_shape: list[int],
     with `augment.where=model` the model gets the augmentation layer (`model.input_augmentation`)."""
     from omegaconf import OmegaConf, open_dict
 
+    from cnnkit.models.build import complete_stem
+
     with open_dict(cfg):
         if cfg.model.get("input_shape") is None:
             cfg.model.input_shape = list(input_shape)
         task.complete_model_config(cfg.model, class_names, list(cfg.model.input_shape))
+        complete_stem(cfg.model)
         augment = cfg.get("augment") or {}
         if augment.get("where") == "model" and augment.get("transforms"):
             cfg.model.input_augmentation = {

@@ -71,6 +71,27 @@ def test_basic_block_resnets(preset, stages, torchvision):
     assert counts["non_trainable_params"] == (counts["total_params"] - torchvision)  # BN statistics
 
 
+@pytest.mark.parametrize("overrides, after_stem", [
+    (["model.input_shape=[28,28,1]"], [28, 28]),  # auto: small stem below 64 pixels
+    (["model.input_shape=[28,28,1]", "model.stem=imagenet"], [7, 7]),
+    (["model.input_shape=[64,64,3]"], [16, 16]),  # auto: the ImageNet stem from 64 pixels
+    (["model.input_shape=[16,16,16,1]"], [16, 16, 16]),  # 3D: the same choice
+])
+def test_resnet_stem_fits_small_inputs(overrides, after_stem):
+    cfg = compose("train", ["model=resnet18", "model.num_classes=10", *overrides])
+    model = build_model(cfg.model)
+    first_stage = model.get_layer("conv2.block1.conv1.conv")
+    assert list(first_stage.input.shape[1:-1]) == after_stem
+    assert cfg.model.stem in ("small", "imagenet")  # auto is resolved in the config, which is saved
+
+
+def test_an_unknown_stem_is_refused():
+    from cnnkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"`model.stem` must be one of auto, imagenet, small.*'tiny'"):
+        build("resnet18", "model.input_shape=[28,28,1]", "model.num_classes=10", "model.stem=tiny")
+
+
 def test_inception_equals_googlenet_table_1():
     # Szegedy et al. 2015, Table 1: (input channels, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5,
     # pool proj) per module; every convolution has a bias.
