@@ -23,6 +23,7 @@ LPS patient coordinates, and "affine", the RAS voxel -> mm matrix nibabel writes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,8 @@ def _itk_error(exc: Exception) -> str:
     """The line of a SimpleITK error that says what went wrong (its message is a traceback)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     reason = next((line for line in reversed(lines) if "ERROR" in line), lines[-1] if lines else "")
-    return reason.split("ERROR:", 1)[-1].strip() or type(exc).__name__
+    reason = re.sub(r"^\w+\(0x[0-9a-f]+\):\s*", "", reason.split("ERROR:", 1)[-1].strip())
+    return reason or type(exc).__name__
 
 
 def read_itk_volume(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
