@@ -142,3 +142,18 @@ def test_a_window_that_is_not_center_and_width_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"`data.window` must be \[center, width\]"):
         load_source(compose("train", ["data=folder", f"data.path={tmp_path}",
                                       "data.window=[40,0]"]).data)
+
+
+def test_a_dicom_series_folder_in_images_is_one_volume_of_the_volumes_source(tmp_path):
+    volume = np.arange(4 * 3 * 5, dtype="int16").reshape(4, 3, 5)
+    for name in ("p1", "p2"):
+        write_series(tmp_path / "images" / name, volume, spacing=(0.5, 0.7, 2.5))
+        (tmp_path / "masks").mkdir(exist_ok=True)
+        nib.save(nib.Nifti1Image((volume > 30).astype("uint8"), np.eye(4)),
+                 tmp_path / "masks" / f"{name}.nii.gz")
+    data = load_source(compose("train", ["data=nifti", f"data.path={tmp_path}",
+                                         "data.val_fraction=0", "data.test_fraction=0"]).data)
+    x, y = data.splits["train"]
+    assert x.shape == (2, 4, 3, 5, 1) and np.array_equal(x[0, ..., 0], volume)
+    assert np.array_equal(y[1, ..., 0], volume > 30)
+    assert data.meta["volumes"]["train"][0]["spacing"] == pytest.approx([0.5, 0.7, 2.5])
