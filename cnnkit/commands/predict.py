@@ -1,10 +1,11 @@
 """`cnnkit predict run=RUN_DIR input=PATH output=PATH`: apply a trained run to new inputs.
 
-PATH is an image file, a folder of images, a NIfTI volume (`.nii`, `.nii.gz`) or a folder of
-them, or a `.npy` array of raw inputs in the dataset's own form (e.g. N x 8 x 8 digits with values
+PATH is an image file (DICOM too), a folder of images, a volume (NIfTI, MetaImage `.mha`, NRRD
+`.nrrd`, a folder of DICOM slices) or a folder of them, or a `.npy` array of raw inputs in the dataset's own form (e.g. N x 8 x 8 digits with values
 0-16). The run's preprocessing is applied unchanged. Classification and regression write a CSV to
 `output`; tasks with image outputs (segmentation, reconstruction) write one file per input into
-the folder `output`, at the input's own size (NIfTI outputs keep the input's affine and header).
+the folder `output`, at the input's own size (NIfTI outputs keep the input's affine and header,
+MetaImage/NRRD ones its spacing, origin and direction; a DICOM series' mask is NIfTI).
 `exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
 """
 
@@ -56,8 +57,9 @@ def run(args: list[str]) -> dict[str, Any]:
     # Images are read, predicted and (image outputs) written a chunk at a time, so memory holds
     # one chunk however many files there are; tables are written once, from every chunk's rows.
     streamed = task.output_kind in STREAMED
-    chunks = input_chunks(source, preprocessing) if streamed else iter(
-        [load_inputs(source, preprocessing)])
+    window = cfg.data.get("window")  # DICOM images are windowed as in training
+    chunks = input_chunks(source, preprocessing, window=window) if streamed else iter(
+        [load_inputs(source, preprocessing, window)])
     kept, infos = [], []
     for inputs, chunk_infos in chunks:
         outputs = (predict_exported(exported, inputs) if exported

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,12 @@ def decoded_size(header: Header, branch: int) -> tuple[int, int]:
 def probe(path: str) -> Header:
     """Size and channels of an image file from its header (no pixel decoding)."""
     from PIL import Image, UnidentifiedImageError
+
+    from cnnkit.data.medical import is_dicom, probe_dicom
+
+    if is_dicom(Path(path)):  # decoded by pydicom through Python; gray files are 16-bit
+        size, channels = probe_dicom(Path(path))
+        return Header(size, channels, channels == 1, "DICOM", "I;16" if channels == 1 else "RGB")
 
     try:
         with Image.open(path) as image:
@@ -151,12 +158,14 @@ def list_file_splits(
     channels: int | None = None,
     masks: bool = False,
     workers: int = 0,
+    window: list[float] | None = None,
 ) -> ListedFiles:
     """Each carved split (image paths, targets) as a `FileSplit`, from the files' headers only.
 
     Targets are labels/values, or with `masks` the mask file of each image. One raw shape holds
     for all splits: `data.image_size`, or the size the files share; channels are `channels` or
     the widest found (gray + RGB -> RGB), 8-bit sets widen to 16 bits when they mix both.
+    `window` ([center, width]) windows DICOM files.
     """
     names = list(carved)
     paths = [str(p) for name in names for p in carved[name][0]]
@@ -179,7 +188,8 @@ def list_file_splits(
     found = [headers[i] for i in kept]
     size = one_size(found, [paths[i] for i in kept], image_size)
     wide = any(h.wide for h in found)
-    decoder = ImageDecoder(size, channels or max(h.channels for h in found), wide)
+    decoder = ImageDecoder(size, channels or max(h.channels for h in found), wide,
+                           window=(float(window[0]), float(window[1])) if window else None)
     mask_decoder, values = None, None
     if masks:
         values = mask_values([mask_paths[i] for i in kept], size, workers)

@@ -53,6 +53,7 @@ class ImageDecoder:
     wide: bool = False  # uint16 (16-bit files in the set) rather than uint8
     mask: bool = False
     binary_mask: bool = False  # masks stored 0/255 read as 0/1
+    window: tuple[float, float] | None = None  # DICOM files: `data.window` [center, width]
 
     @property
     def shape(self) -> list[int]:
@@ -70,7 +71,7 @@ class ImageDecoder:
         """The decoded file and its size on disk; `resize=False`: images may come out larger
         than `size` (reduced by JPEG DCT scaling only) for the pipeline to resize."""
         array, original = decode_image(Path(path), self.size, mask=self.mask,
-                                       resize=resize or self.mask)
+                                       resize=resize or self.mask, window=self.window)
         with _lock:
             DECODES["count"] += 1
         if self.mask:

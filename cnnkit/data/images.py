@@ -20,7 +20,8 @@ import numpy as np
 
 from cnnkit.errors import ConfigError, DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+DICOM_SUFFIXES = (".dcm",)  # also files without a suffix that start like DICOM (data/medical.py)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", *DICOM_SUFFIXES)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 ON_BAD_FILE = ("error", "skip")
 MAX_8BIT, MAX_16BIT = 255, 65535
@@ -58,7 +59,8 @@ def _native_array(image: Any, mask: bool) -> np.ndarray:
 
 
 def decode_image(
-    path: Path, size: tuple[int, int] | None = None, mask: bool = False, resize: bool = True
+    path: Path, size: tuple[int, int] | None = None, mask: bool = False, resize: bool = True,
+    window: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """One file as an (H, W, C) integer array, resized to `size` (H, W) if given, and its
     size on disk (H, W).
@@ -67,9 +69,15 @@ def decode_image(
     scaling: a 1024x1024 file read for a 224x224 model decodes 16x fewer pixels). `resize=False`
     stops there, for a caller that resizes faster itself (the pipeline, in TensorFlow). Masks are
     resized with nearest neighbour so class indices stay class indices. Raises `BadImage` with
-    the reason when the file cannot be decoded.
+    the reason when the file cannot be decoded. DICOM images decode with pydicom, windowed by
+    `window` (data/medical.py).
     """
     from PIL import Image, UnidentifiedImageError
+
+    from cnnkit.data.medical import decode_dicom, is_dicom
+
+    if not mask and is_dicom(path):
+        return decode_dicom(path, size if resize else None, window)
 
     if not mask and path.suffix.lower() in JPEG_SUFFIXES:
         decoded = _decode_jpeg(path, size)
@@ -122,10 +130,11 @@ def _decode_jpeg(path: Path, size: tuple[int, int] | None
     return array.reshape(*array.shape[:2], -1), (height, width)
 
 
-def read_image(path: Path, channels: int) -> np.ndarray:
-    """An (H, W, channels) float32 array in [0, 1]: one file for `cnnkit predict`."""
+def read_image(path: Path, channels: int, window: tuple[float, float] | None = None) -> np.ndarray:
+    """An (H, W, channels) float32 array in [0, 1]: one file for `cnnkit predict` (`window`:
+    the training's `data.window` for DICOM files)."""
     try:
-        array, _ = decode_image(path)
+        array, _ = decode_image(path, window=window)
     except BadImage as exc:
         raise DataError(f"Cannot read image {path}: {exc}") from exc
     scale = MAX_16BIT if array.dtype == np.uint16 else MAX_8BIT
@@ -153,8 +162,11 @@ def convert_channels(array: np.ndarray, channels: int, path: Path | str = "") ->
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files below `folder`, sorted for a stable order."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    """Image files below `folder` (DICOM ones also without a suffix), sorted for a stable order."""
+    from cnnkit.data.medical import has_dicom_preamble
+
+    return sorted(p for p in folder.rglob("*") if p.is_file() and (
+        p.suffix.lower() in IMAGE_SUFFIXES or (not p.suffix and has_dicom_preamble(p))))
 
 
 def check_on_bad_file(value: str) -> str:

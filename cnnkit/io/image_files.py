@@ -1,5 +1,5 @@
 """Image and volume files of `cnnkit predict`: what a writer needs about each input, and one
-output per input written as PNG, NIfTI or .npy beside its input's relative name."""
+output per input written as PNG, NIfTI, MetaImage/NRRD or .npy beside its input's relative name."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ class InputInfo:
 
     id: str
     size: tuple[int, ...]  # spatial shape of the raw input (H, W) or (X, Y, Z)
-    affine: Any = None  # 4x4 voxel -> mm matrix of a NIfTI input
+    affine: Any = None  # 4x4 voxel -> mm (RAS) matrix of a volume input, for NIfTI outputs
     header: Any = None  # its nibabel header (spacing, units), reused for the output
+    # MetaImage/NRRD/DICOM-series inputs: format, spacing, origin, direction (data/medical.py)
+    geometry: dict[str, Any] | None = None
 
 
 def is_nifti(path: Path) -> bool:
@@ -42,13 +44,18 @@ def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
                 png_scale: float) -> Path:
     """Write one output (spatial..., C) under `folder`; returns the file written.
 
-    `fmt` auto: NIfTI for NIfTI inputs, PNG for 2D images, .npy otherwise. PNG values are
-    multiplied by `png_scale` and stored as 8-bit; NIfTI keeps the input's affine and header.
+    `fmt` auto: MetaImage/NRRD for those inputs, NIfTI for NIfTI inputs and DICOM series, PNG
+    for 2D images (also DICOM ones), .npy otherwise. PNG values are multiplied by `png_scale`
+    and stored as 8-bit; NIfTI keeps the input's affine and header, MetaImage/NRRD its spacing,
+    origin and direction.
     """
     if fmt == "auto":
-        fmt = "nifti" if info.affine is not None else "png" if array.ndim == 3 else "npy"
+        fmt = ("itk" if itk_output(info) else "nifti" if info.affine is not None
+               else "png" if array.ndim == 3 else "npy")
     stem = folder / output_stem(info.id)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "itk":
+        return write_itk(array, info, stem)
     if fmt == "png":
         from PIL import Image
 
@@ -72,6 +79,27 @@ def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
     with_suffix = stem.with_name(stem.name + ".npy")
     return atomic_write(with_suffix, lambda tmp: np.save(tmp, array, allow_pickle=False))
 
+
+# --- MetaImage / NRRD outputs (medical formats beyond NIfTI) ---------------------------------
+
+def itk_output(info: InputInfo) -> str | None:
+    """The suffix an output of `info`'s input is written with by SimpleITK (.mha, .nrrd), or
+    None: NIfTI and DICOM series inputs (DICOM SEG is not written) go another way."""
+    geometry = info.geometry or {}
+    return geometry.get("format") if geometry.get("format") in (".mha", ".nrrd") else None
+
+
+def write_itk(array: np.ndarray, info: InputInfo, stem: Path) -> Path:
+    """A volume output (X, Y, Z, C) as MetaImage/NRRD with the input's spacing, origin and
+    direction."""
+    from cnnkit.data.medical import write_itk_volume
+
+    suffix = itk_output(info) or ".mha"
+    return atomic_write(stem.with_name(stem.name + suffix),
+                        lambda tmp: write_itk_volume(array, info.geometry or {}, tmp))
+
+
+# ------------------------------------------------------------------------------------------------
 
 def save_npy(path: Path, array: np.ndarray) -> Path:
     """One array as a .npy file, atomically."""

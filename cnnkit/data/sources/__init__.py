@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from cnnkit.config.check import check_group, schema_keys, setting
 from cnnkit.config.plain import to_plain
 from cnnkit.data.splits import check_folds, limit_splits
+from cnnkit.errors import ConfigError
 from cnnkit.registry import Registry
 
 
@@ -104,11 +105,19 @@ class FileSourceSchema(SplitSchema):
     group_pattern: str | None = None  # regex on file names; its first group names the group
     on_bad_file: Literal["error", "skip"] = "error"
     workers: int = setting(0, min=0)  # decoding threads; 0: one per core + 4
+    # [center, width]: values mapped to the input range (DICOM images; volumes: any format);
+    # null: a DICOM image's own window, volumes' raw values (data/medical.py)
+    window: list[float] | None = None
 
 
 def check_split_keys(data_cfg: Any, config: Any = None) -> None:
-    """`data.fold` and `data.folds` agree: the validation pass's check of SplitSchema sources."""
+    """`data.fold` and `data.folds` agree, and `data.window` (file sources) is a [center,
+    width]: the validation pass's check of SplitSchema sources."""
     check_folds(data_cfg.get("folds"), data_cfg.get("fold"))
+    window = data_cfg.get("window")
+    if window is not None and (len(window) != 2 or float(window[1]) <= 0):
+        raise ConfigError("`data.window` must be [center, width] with a positive width. "
+                          f"Received: {list(window)!r}")
 
 
 #: A source is `load(data_cfg) -> SourceData`; its entry's schema subclasses CommonDataSchema

@@ -243,6 +243,6 @@ def load_csv_source(data_cfg: Any) -> SourceData:
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
                              groups=groups if group_of is not None else None)
     listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
-                              masks=segmentation, workers=cfg.workers)
+                              masks=segmentation, workers=cfg.workers, window=cfg.window)
     return file_source(listed, carved, class_names, cfg.classes, f"CSV table {path}",
                        extra=[path])

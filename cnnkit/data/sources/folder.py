@@ -168,6 +168,6 @@ def load_folder_source(data_cfg: Any) -> SourceData:
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
                              groups=pattern_groups(given, cfg.group_pattern))
     listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
-                              masks=segmentation, workers=cfg.workers)
+                              masks=segmentation, workers=cfg.workers, window=cfg.window)
     return file_source(listed, carved, class_names, cfg.classes, f"image folder {root}",
                        layout="segmentation" if segmentation else "classification")

@@ -1,10 +1,13 @@
-"""3D/4D medical volumes in NIfTI (`.nii`, `.nii.gz`) read with nibabel.
+"""3D/4D medical volumes: NIfTI (`.nii`, `.nii.gz`) read with nibabel; MetaImage (`.mha`,
+`.mhd`), NRRD (`.nrrd`, `.nhdr`) and DICOM series (an entry of images/ that is a folder of DICOM
+slices) read by data/medical.py. Images and masks may mix formats (matched by name without suffix).
 
 Layouts under `data.path` (optionally inside train/ val/ test/ folders):
 - `images/` + `masks/`, matched by name: segmentation, masks as integer label volumes;
 - `images/` + a CSV (`data.labels`) of file name and label: classification or regression.
 Volumes are resampled to `data.spacing` (when set) and resized or centre-cropped/padded to
-`data.shape`. Each volume's affine, voxel spacing and original shape are kept in
+`data.shape`; `data.window` [center, width] maps that value range to [0, 1] (values outside
+clipped; null: raw values). Each volume's affine, voxel spacing and original shape are kept in
 `SourceData.meta["volumes"]` so predictions can be written back in the original space.
 Arrays keep the file's voxel order (i, j, k) with channels last: (D, H, W, C).
 """
@@ -20,6 +23,7 @@ import numpy as np
 
 from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import BadImage, binary_to_index, decode_all
+from cnnkit.data.medical import ITK_SUFFIXES, is_medical_volume, read_medical_volume
 from cnnkit.data.sources import (
     SOURCES,
     FileSourceSchema,
@@ -38,6 +42,7 @@ from cnnkit.data.splits import assemble_splits, pattern_groups
 from cnnkit.errors import ConfigError, DataError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+VOLUME_FORMATS = f"{', '.join(NIFTI_SUFFIXES + ITK_SUFFIXES)} or a folder of DICOM slices"
 FIT_MODES = ("resize", "crop")
 
 
@@ -83,13 +88,17 @@ class NiftiSchema(FileSourceSchema):
 
 def volume_stem(path: Path) -> str:
     name = path.name
+    if path.is_dir():  # a DICOM series
+        return name
     return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else path.stem
 
 
 def list_volumes(folder: Path) -> list[Path]:
+    """The volumes of `folder`: NIfTI, MetaImage and NRRD files, and DICOM series folders."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name.endswith(NIFTI_SUFFIXES) and p.is_file())
+    return sorted(p for p in folder.iterdir() if (p.name.endswith(NIFTI_SUFFIXES) and p.is_file())
+                  or is_medical_volume(p))
 
 
 def fit_shape(volume: np.ndarray, shape: list[int], mode: str, order: int) -> np.ndarray:
@@ -116,8 +125,33 @@ def fit_shape(volume: np.ndarray, shape: list[int], mode: str, order: int) -> np
 
 def read_volume(path: Path, cfg: NiftiSchema, mask: bool) -> tuple[np.ndarray, dict[str, Any]]:
     """One volume as (D, H, W, C) (float32, or integer labels for masks) and its geometry."""
-    import nibabel as nib
     from scipy.ndimage import zoom
+
+    data, info = _load_volume(path)
+    data = data[..., None] if data.ndim == 3 else data
+    data = np.rint(data).astype("int32") if mask else data.astype("float32")
+    if cfg.window and not mask:
+        low = float(cfg.window[0]) - float(cfg.window[1]) / 2
+        data = np.clip((data - low) / float(cfg.window[1]), 0.0, 1.0)
+    spacing = info["spacing"]
+    info["shape"] = list(data.shape[:3])
+    order = 0 if mask else 1
+    if cfg.spacing:
+        factors = [s / t for s, t in zip(spacing, cfg.spacing, strict=True)] + [1.0]
+        data = zoom(data, factors, order=order, mode="nearest")
+    if cfg.shape:
+        data = fit_shape(data, list(cfg.shape), cfg.fit, order)
+    return data, info
+
+
+def _load_volume(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """The voxels of one volume file or DICOM series and its geometry (path, affine, spacing;
+    other formats than NIfTI also "geometry", see data/medical.py)."""
+    if is_medical_volume(path):
+        data, geometry = read_medical_volume(path)
+        return data, {"path": str(path), "affine": geometry["affine"],
+                      "spacing": geometry["spacing"], "geometry": geometry}
+    import nibabel as nib
 
     try:
         image = nib.load(str(path))
@@ -126,18 +160,8 @@ def read_volume(path: Path, cfg: NiftiSchema, mask: bool) -> tuple[np.ndarray, d
         raise BadImage(str(exc) or type(exc).__name__) from exc
     if data.ndim not in (3, 4):
         raise BadImage(f"expected a 3D or 4D volume, got {data.ndim} dimensions {data.shape}")
-    data = data[..., None] if data.ndim == 3 else data
-    data = np.rint(data).astype("int32") if mask else data.astype("float32")
-    spacing = [float(z) for z in image.header.get_zooms()[:3]]
-    info = {"path": str(path), "affine": image.affine.tolist(), "spacing": spacing,
-            "shape": list(data.shape[:3])}
-    order = 0 if mask else 1
-    if cfg.spacing:
-        factors = [s / t for s, t in zip(spacing, cfg.spacing, strict=True)] + [1.0]
-        data = zoom(data, factors, order=order, mode="nearest")
-    if cfg.shape:
-        data = fit_shape(data, list(cfg.shape), cfg.fit, order)
-    return data, info
+    return data, {"path": str(path), "affine": image.affine.tolist(),
+                  "spacing": [float(z) for z in image.header.get_zooms()[:3]]}
 
 
 def _check(cfg: NiftiSchema) -> None:
@@ -170,8 +194,8 @@ def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any,
     """Volumes of one split folder with their targets: mask files or labels from the CSV."""
     images = list_volumes(folder / cfg.images_dir)
     if not images:
-        raise DataError(f"Folder {folder / cfg.images_dir} holds no NIfTI volumes "
-                        f"({', '.join(NIFTI_SUFFIXES)}).")
+        raise DataError(f"Folder {folder / cfg.images_dir} holds no volumes "
+                        f"({VOLUME_FORMATS}).")
     if cfg.labels is None:
         masks = {volume_stem(p): p for p in list_volumes(folder / cfg.masks_dir)}
         missing = [p for p in images if volume_stem(p) not in masks]
@@ -245,6 +269,6 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
         class_names = mask_class_names(values, cfg.classes)
     tables = [labels_table(cfg, root)] if cfg.labels else []
     return SourceData(splits=splits, class_names=class_names, value_max=1.0,
-                      meta={"description": f"NIfTI volumes {root}", "skipped": skipped,
+                      meta={"description": f"volumes {root}", "skipped": skipped,
                             "volumes": volumes_meta,
                             "read_files": files_read(carved, segmentation, extra=tables)})
