@@ -85,6 +85,26 @@ def test_resnet_stem_fits_small_inputs(overrides, after_stem):
     assert cfg.model.stem in ("small", "imagenet")  # auto is resolved in the config, which is saved
 
 
+def wrn_trainable(units: int, widen: int, classes: int = 10) -> int:
+    """Trainable parameters of WRN-(6*units+4)-widen: bias-free convolutions, BN gamma/beta."""
+    total, cin = conv(9, 3, 16, bias=False), 16
+    for width in (16 * widen, 32 * widen, 64 * widen):
+        for unit in range(units):
+            total += 2 * cin + conv(9, cin, width, False) + 2 * width + conv(9, width, width, False)
+            total += conv(1, cin, width, False) if unit == 0 else 0  # the projection unit
+            cin = width
+    return total + 2 * cin + cin * classes + classes  # final BN, softmax layer
+
+
+def test_wide_resnet_28_10_has_the_papers_parameter_count():
+    model = build("wide_resnet", "model.input_shape=[32,32,3]", "model.num_classes=10",
+                  "model.units=4", "model.widen=10")
+    assert summarize(model)["trainable_params"] == wrn_trainable(4, 10) == 36_479_194
+    default = build("wide_resnet", "model.input_shape=[32,32,3]", "model.num_classes=10")
+    assert summarize(default)["trainable_params"] == wrn_trainable(2, 4)  # WRN-16-4
+    assert default.get_layer("group3.unit1.conv1").output.shape[1:3] == (8, 8)
+
+
 def test_an_unknown_stem_is_refused():
     from cnnkit.errors import ConfigError
 
@@ -181,7 +201,7 @@ def test_lenet5_paper_count():
 # default data (8x8x1 digits): the strided stems and poolings must not run out of pixels. The
 # others are built at their own input_shape by the tests above. DenseNet keeps its strides and
 # poolings with one layer per dense block (its 121 layers take long to build).
-DATA_SIZED = {"default": [], "resnet18": [], "inception": [], "autoencoder": [],
+DATA_SIZED = {"default": [], "resnet18": [], "inception": [], "autoencoder": [], "wide_resnet": [],
               "densenet": ["model.dense_layers=[1,1,1,1]"]}
 
 
