@@ -106,6 +106,14 @@ class FileSourceSchema(SplitSchema):
     workers: int = setting(0, min=0)  # decoding threads; 0: one per core + 4
 
 
+@dataclass
+class HeldOutSchema(FileSourceSchema):
+    """Keys of the file sources that keep named files out of training (data/held_out.py)."""
+
+    test_files: list[str] | None = None  # stems or globs: the test split, instead of test_fraction
+    val_files: list[str] | None = None  # stems or globs: the val split, instead of val_fraction
+
+
 def check_split_keys(data_cfg: Any, config: Any = None) -> None:
     """`data.fold` and `data.folds` agree: the validation pass's check of SplitSchema sources."""
     check_folds(data_cfg.get("folds"), data_cfg.get("fold"))
