@@ -16,6 +16,7 @@ from cnnkit.data.file_listing import ListedFiles, list_file_splits
 from cnnkit.data.fingerprint import files_read
 from cnnkit.data.held_out import check_held_out, hold_out
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images
+from cnnkit.data.input_size import STORED
 from cnnkit.data.sources import (
     SOURCES,
     HeldOutSchema,
@@ -139,7 +140,8 @@ def file_source(listed: ListedFiles, carved: dict[str, Any], class_names: list[s
                       value_max=listed.value_max,
                       meta={"description": description, "skipped": len(listed.bad),
                             "files": listed.files,
-                            "read_files": files_read(carved, masks, extra=extra or []), **meta})
+                            "read_files": files_read(carved, masks, extra=extra or []),
+                            STORED: listed.stored, **meta})
 
 
 def check_folder(data_cfg: Any, config: Any = None) -> None:
