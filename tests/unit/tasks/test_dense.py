@@ -1,18 +1,23 @@
 """A model trained on resized files predicts at its training scale: a 128x128 image read at
-`data.image_size=32` is predicted at 32 and its output scaled back up, and train says so."""
+`data.image_size=32` is predicted at 32 and its output scaled back up, and train says so;
+`cnnkit predict` of that run writes masks named after their inputs, with a summary."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 from rich.console import Console
 
+from cnnkit.commands import predict
 from cnnkit.commands.validation import validated
 from cnnkit.config.compose import compose
+from cnnkit.errors import ConfigError
 from cnnkit.io.readers import load_image_inputs
 from cnnkit.io.rundir import RunDir
 from cnnkit.tasks import get_task
@@ -35,7 +40,11 @@ def discs(root: Path, n: int = 6, size: int = 128) -> Path:
     return root
 
 
-def test_a_model_trained_on_resized_images_predicts_at_that_scale(tmp_path):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path, Any, str]:
+    """A tiny U-Net trained one epoch on 128x128 images read at 32x32: (data, run, config,
+    what train printed)."""
+    tmp_path = tmp_path_factory.mktemp("resized")
     data = discs(tmp_path / "data")
     cfg = validated(compose("train", [
         "data=folder", f"data.path={data}", "data.image_size=32", "data.val_fraction=0",
@@ -44,9 +53,13 @@ def test_a_model_trained_on_resized_images_predicts_at_that_scale(tmp_path):
         "augment=none", "data.batch_size=6"]))
     printed = io.StringIO()
     train(cfg, tmp_path / "run", Console(file=printed, width=200))
-    assert "data: images 128×128 → model input 32×32 (data.image_size)" in printed.getvalue()
+    return data, tmp_path / "run", cfg, printed.getvalue()
 
-    run = RunDir.open(tmp_path / "run")
+
+def test_a_model_trained_on_resized_images_predicts_at_that_scale(trained, tmp_path):
+    data, run_path, cfg, printed = trained
+    assert "data: images 128×128 → model input 32×32 (data.image_size)" in printed
+    run = RunDir.open(run_path)
     prep, model, task = run.load_preprocessing(), run.load_model(), get_task(cfg.task, cfg)
     assert prep.resized
     (tmp_path / "small").mkdir()
@@ -61,3 +74,19 @@ def test_a_model_trained_on_resized_images_predicts_at_that_scale(tmp_path):
     off = np.abs(predicted - scaled_up).mean()
     # the same up to interpolation; run at its own size (the old way) the model sees other scales
     assert off < 1e-3 and off < np.abs(native - scaled_up).mean() / 10
+
+
+def test_predict_keeps_sub_folders_and_writes_a_summary_beside_the_masks(trained, tmp_path):
+    data, run_path, _, _ = trained
+    nested = tmp_path / "in" / "a" / "b"
+    nested.mkdir(parents=True)
+    Image.open(data / "images" / "1.png").crop((0, 0, 96, 64)).save(nested / "x.png")
+    with pytest.raises(ConfigError, match=r"`output=.*masks\.csv`.*e\.g\. output=.*masks$"):
+        predict.run([f"run={run_path}", f"input={tmp_path / 'in'}",
+                     f"output={tmp_path / 'masks.csv'}"])
+    predict.run([f"run={run_path}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"])
+    mask = Image.open(tmp_path / "out" / "a" / "b" / "x.png")
+    assert mask.mode == "L" and mask.size == (96, 64) and set(np.unique(mask)) <= {0, 255}
+    rows = (tmp_path / "out" / "summary.csv").read_text().splitlines()
+    assert rows[0].startswith("id,height,width,pixels_background,pixels_foreground")
+    assert rows[1].startswith("a/b/x.png,64,96,") and len(rows) == 2
