@@ -4,8 +4,14 @@ PATH is an image file (DICOM too), a folder of images, a volume (NIfTI, MetaImag
 `.nrrd`, a folder of DICOM slices) or a folder of them, or a `.npy` array of raw inputs in the dataset's own form (e.g. N x 8 x 8 digits with values
 0-16). The run's preprocessing is applied unchanged. Classification and regression write a CSV to
 `output`; tasks with image outputs (segmentation, reconstruction) write one file per input into
-the folder `output`, at the input's own size (NIfTI outputs keep the input's affine and header,
-MetaImage/NRRD ones its spacing, origin and direction; a DICOM series' mask is NIfTI).
+the folder `output` (a name with a file suffix such as `masks.csv` is refused), named after the
+input's path below `input` (`input/a/b/x.png` -> `output/a/b/x.png`), at the input's own size
+(NIfTI outputs keep the input's affine and header, MetaImage/NRRD ones its spacing, origin and
+direction; a DICOM series' mask is NIfTI). A run trained on resized files
+(`data.image_size`) predicts at its training size and scales the output back. Segmentation
+masks: binary ones are 0/255 gray PNGs, more classes palette PNGs whose pixel values are the
+class indices (coloured in any viewer); `output/summary.csv` has each mask's id, size, and the
+pixels and fraction of the image per class.
 `exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
 """
 
@@ -17,7 +23,7 @@ from typing import Any
 from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.commands.validation import validated
 from cnnkit.errors import DataError
-from cnnkit.io.predictions import write_predictions
+from cnnkit.io.predictions import check_output_folder, write_predictions, write_summary
 from cnnkit.io.readers import input_chunks, load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
@@ -48,25 +54,27 @@ def run(args: list[str]) -> dict[str, Any]:
     preprocessing = run_dir.load_preprocessing()
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
+    output = Path(named["output"]).expanduser()
+    check_output_folder(task, output)
     if exported:
         model: Any = None
     else:
         import cnnkit.training.lr_schedule  # noqa: F401  (registers a saved optimizer's schedule)
         model = run_dir.load_model()
-    output = Path(named["output"]).expanduser()
     # Images are read, predicted and (image outputs) written a chunk at a time, so memory holds
     # one chunk however many files there are; tables are written once, from every chunk's rows.
     streamed = task.output_kind in STREAMED
     window = cfg.data.get("window")  # DICOM images are windowed as in training
     chunks = input_chunks(source, preprocessing, window=window) if streamed else iter(
         [load_inputs(source, preprocessing, window)])
-    kept, infos = [], []
+    kept, infos, summaries = [], [], []
     for inputs, chunk_infos in chunks:
         outputs = (predict_exported(exported, inputs) if exported
                    else task.predict_samples(model, inputs, preprocessing))
         if task.output_kind == "images":
-            write_predictions(task, outputs, [i.id for i in chunk_infos],
-                              preprocessing.class_names, output, inputs=chunk_infos)
+            summaries.append(write_predictions(task, outputs, [i.id for i in chunk_infos],
+                                               preprocessing.class_names, output,
+                                               inputs=chunk_infos))
         else:
             kept.append(outputs)
         infos += chunk_infos
@@ -74,8 +82,9 @@ def run(args: list[str]) -> dict[str, Any]:
         import numpy as np
 
         outputs = np.concatenate(kept) if streamed else kept[0]
-        write_predictions(task, outputs, [i.id for i in infos], preprocessing.class_names,
-                          output, inputs=infos)
+        summaries.append(write_predictions(task, outputs, [i.id for i in infos],
+                                           preprocessing.class_names, output, inputs=infos))
+    write_summary(output, [table for table in summaries if table is not None])
     console().print(f"Wrote {len(infos)} predictions to {output}")
     return {"count": len(infos), "output": str(output)}
 

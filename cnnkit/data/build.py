@@ -11,6 +11,7 @@ import numpy as np
 from cnnkit.augment import build_augmentation, needs_one_hot
 from cnnkit.data.caching import cache_mode, cache_root, disk_cached, memory_budget
 from cnnkit.data.file_splits import FileSplit
+from cnnkit.data.input_size import resizes
 from cnnkit.data.pipeline import (
     Preprocessing,
     as_dataset,
@@ -156,7 +157,7 @@ def prepare_data(cfg: Any, target_kind: Any, input_shape: list[int] | None = Non
         preprocessing = Preprocessing(
             raw_shape=raw_shape, target_shape=target, value_max=float(source.value_max),
             normalize=str(cfg.data.get("normalize", "standardize")),
-            class_names=source.class_names,
+            class_names=source.class_names, resized=resizes(source, raw_shape, target),
         ).fit(sample_dataset(train, int(cfg.data.get("stats_samples") or STATS_SAMPLES),
                              int(cfg.seed)))
     return PreparedData(source, preprocessing, cfg.data, int(cfg.seed), target_kind,

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnkit.data.file_splits import JPEG_RATIOS, FileSplit, ImageDecoder, pool_size
 from cnnkit.data.images import MAX_8BIT, BadImage, check_on_bad_file
+from cnnkit.data.input_size import stored_sizes
 from cnnkit.errors import DataError
 
 log = logging.getLogger("cnnkit.data")
@@ -145,6 +146,7 @@ class ListedFiles:
     value_max: float
     bad: list[tuple[str, str]]
     mask_values: dict[int, str] | None = None  # value -> a mask file holding it
+    stored: dict[str, Any] | None = None  # the sizes the files hold (`stored_sizes`)
 
     @property
     def files(self) -> dict[str, list[str]]:
@@ -208,4 +210,5 @@ def list_file_splits(
                                  on_bad_file, mask_decoder, branches,
                                  resized=differ.pop() if len(differ) == 1 else None)
         start += count
-    return ListedFiles(splits, decoder.value_max, bad, values)
+    return ListedFiles(splits, decoder.value_max, bad, values,
+                       stored_sizes("images", [h.size for h in found], "data.image_size"))

@@ -39,6 +39,9 @@ class Preprocessing:
     std: list[float] = field(default_factory=list)
     class_names: list[str] | None = None
     stats_examples: int | None = None  # the training examples mean/std were computed on
+    #: training resized what the files hold to `target_shape` (data.image_size, data.shape,
+    #: model.input_shape): predict runs inputs at that size too, not at their own
+    resized: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

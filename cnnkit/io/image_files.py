@@ -40,14 +40,31 @@ def output_stem(sample_id: str) -> str:
     return str(Path(sample_id).with_suffix(""))
 
 
+#: palette PNG colours: background black, then tab10
+PALETTE = [(0, 0, 0), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+           (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34),
+           (23, 190, 207)]
+
+
+def palette_image(indices: np.ndarray) -> Any:
+    """A mode "P" Pillow image of class indices (H, W): the pixel values stay the indices,
+    the palette shows them (0 black, then distinct colours, repeating after ten)."""
+    from PIL import Image
+
+    image = Image.fromarray(indices.astype("uint8"))
+    colours = [PALETTE[0]] + [PALETTE[1 + i % (len(PALETTE) - 1)] for i in range(255)]
+    image.putpalette([channel for colour in colours for channel in colour])
+    return image
+
+
 def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
-                png_scale: float) -> Path:
+                png_scale: float, palette: bool = False) -> Path:
     """Write one output (spatial..., C) under `folder`; returns the file written.
 
     `fmt` auto: MetaImage/NRRD for those inputs, NIfTI for NIfTI inputs and DICOM series, PNG
     for 2D images (also DICOM ones), .npy otherwise. PNG values are multiplied by `png_scale`
-    and stored as 8-bit; NIfTI keeps the input's affine and header, MetaImage/NRRD its spacing,
-    origin and direction.
+    and stored as 8-bit, with `palette` as a palette image of class indices (`palette_image`);
+    NIfTI keeps the input's affine and header, MetaImage/NRRD its spacing, origin and direction.
     """
     if fmt == "auto":
         fmt = ("itk" if itk_output(info) else "nifti" if info.affine is not None
@@ -63,7 +80,8 @@ def write_array(array: np.ndarray, info: InputInfo, folder: Path, fmt: str,
             raise DataError(f"Cannot write output of shape {array.shape} for {info.id} as PNG: "
                             "expected a 2D image with 1 or 3 channels. Use task.output_format=npy")
         pixels = np.clip(np.rint(array * png_scale), 0, 255).astype("uint8")
-        image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+        image = palette_image(pixels[..., 0]) if palette else Image.fromarray(
+            pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
         return atomic_write(stem.with_name(stem.name + ".png"),
                             lambda tmp: image.save(tmp, format="PNG"))
     if fmt == "nifti":

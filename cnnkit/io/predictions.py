@@ -3,7 +3,8 @@ and the writer for its `output_kind` decides which files hold them.
 
     table                   a CSV at `path`
     counts                  a CSV at `path`, and the density maps beside it as `<stem>_density.npy`
-    images                  one file per input in the folder `path` (PNG, NIfTI or .npy)
+    images                  one file per input in the folder `path` (PNG, NIfTI or .npy), and
+                            for label masks `summary.csv` there: size and pixels per class
     images_and_embeddings   the images, and `embeddings.npy` / `embeddings.csv` in that folder
     heads                   each head's own kind, the head name added: `preds.csv` ->
                             `preds_class.csv`, `masks/` -> `masks_mask/`
@@ -19,14 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.io.image_files import InputInfo, save_npy, write_array
+from cnnkit.errors import ConfigError
+from cnnkit.io.image_files import NIFTI_SUFFIXES, InputInfo, output_stem, save_npy, write_array
 from cnnkit.io.rundir import write_text
 from cnnkit.tasks.base import PredictionTable
 
 EMBEDDINGS = "embeddings"
+SUMMARY = "summary.csv"  # per-mask summary beside the masks
+IMAGE_KINDS = ("images", "images_and_embeddings")  # output kinds whose `path` is a folder
+#: suffixes that name a file, not a folder of outputs
+FILE_SUFFIXES = (".csv", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".npz",
+                 ".json", ".txt", ".gz", *NIFTI_SUFFIXES)
 
-#: (task, outputs, ids, class_names, path, inputs) -> None
-Writer = Callable[[Any, Any, list[str], list[str] | None, Path, list[InputInfo] | None], None]
+#: (task, outputs, ids, class_names, path, inputs) -> the per-mask summary rows of label
+#: masks (for `write_summary`), or None
+Writer = Callable[[Any, Any, list[str], list[str] | None, Path, list[InputInfo] | None],
+                  PredictionTable | None]
 
 
 def write_table(path: Path, table: PredictionTable) -> Path:
@@ -40,11 +49,51 @@ def write_table(path: Path, table: PredictionTable) -> Path:
     return write_text(path, buffer.getvalue())
 
 
-def write_images(task: Any, outputs: Any, infos: list[InputInfo] | None, folder: Path) -> None:
-    """One file per input under `folder`, named after the input."""
+def check_output_folder(task: Any, path: Path) -> None:
+    """Tasks with image outputs write a folder: a name with a file suffix (`masks.csv`) or an
+    existing file is refused before anything is predicted."""
+    if task.output_kind not in IMAGE_KINDS:
+        return
+    if path.suffix.lower() in FILE_SUFFIXES or path.is_file():
+        raise ConfigError(f"`output={path}`: {task.name} writes one file per input into a "
+                          f"folder, and this names a file. Expected a folder name, e.g. "
+                          f"output={path.parent / output_stem(path.name)}")
+
+
+def write_images(task: Any, outputs: Any, infos: list[InputInfo] | None,
+                 folder: Path) -> PredictionTable | None:
+    """One file per input under `folder`, named after the input (`a/b/x.png` -> `a/b/x.png`);
+    label masks of more than two classes as palette PNGs. Returns label masks' summary rows."""
     images = task.prediction_images(outputs)
+    names = images.class_names
     for array, info in zip(images.arrays, infos or [], strict=True):
-        write_array(array, info, folder, images.output_format, images.png_scale)
+        write_array(array, info, folder, images.output_format, images.png_scale,
+                    palette=bool(names) and len(names) > 2)
+    return mask_summary(images.arrays, infos or [], names) if names else None
+
+
+def mask_summary(masks: list[np.ndarray], infos: list[InputInfo], class_names: list[str]
+                 ) -> PredictionTable:
+    """Per mask: its id, size, and the pixels (voxels) and fraction of the image each class
+    covers."""
+    axes = ["height", "width"] if not masks or masks[0].ndim == 3 else ["depth", "height", "width"]
+    header = ["id", *axes, *(f"pixels_{c}" for c in class_names),
+              *(f"fraction_{c}" for c in class_names)]
+    rows = []
+    for mask, info in zip(masks, infos, strict=True):
+        counts = np.bincount(np.asarray(mask).ravel().astype("int64"), minlength=len(class_names))
+        total = max(int(counts.sum()), 1)
+        rows.append([info.id, *mask.shape[:-1], *map(int, counts[:len(class_names)]),
+                     *(float(n / total) for n in counts[:len(class_names)])])
+    return PredictionTable(header, rows, float_format=".6f")
+
+
+def write_summary(folder: Path, tables: list[PredictionTable]) -> Path | None:
+    """The summaries of every chunk of masks as one `summary.csv` in `folder`."""
+    if not tables:
+        return None
+    return write_table(folder / SUMMARY, PredictionTable(
+        tables[0].header, [row for table in tables for row in table.rows], tables[0].float_format))
 
 
 def _table(task: Any, outputs: Any, ids: list[str], class_names: list[str] | None, path: Path,
@@ -59,16 +108,17 @@ def _counts(task: Any, outputs: Any, ids: list[str], class_names: list[str] | No
 
 
 def _images(task: Any, outputs: Any, ids: list[str], class_names: list[str] | None, path: Path,
-            infos: list[InputInfo] | None) -> None:
-    write_images(task, outputs, infos, path)
+            infos: list[InputInfo] | None) -> PredictionTable | None:
+    return write_images(task, outputs, infos, path)
 
 
 def _images_and_embeddings(task: Any, outputs: Any, ids: list[str],
                            class_names: list[str] | None, path: Path,
-                           infos: list[InputInfo] | None) -> None:
-    write_images(task, outputs, infos, path)
+                           infos: list[InputInfo] | None) -> PredictionTable | None:
+    summary = write_images(task, outputs, infos, path)
     save_npy(path / f"{EMBEDDINGS}.npy", outputs.embeddings.astype("float32"))
     write_table(path / f"{EMBEDDINGS}.csv", task.prediction_table(outputs, ids, class_names))
+    return summary
 
 
 def _heads(task: Any, outputs: Any, ids: list[str], class_names: list[str] | None, path: Path,
@@ -76,8 +126,9 @@ def _heads(task: Any, outputs: Any, ids: list[str], class_names: list[str] | Non
     stem = _stem(path)
     for head, head_task in task.heads.items():
         target = path.with_name(f"{stem}_{head}{path.name[len(stem):]}")
-        write_predictions(head_task, outputs[head], ids, task.head_class_names(head, class_names),
-                          target, infos)
+        summary = write_predictions(head_task, outputs[head], ids,
+                                    task.head_class_names(head, class_names), target, infos)
+        write_summary(target, [summary] if summary else [])  # heads are written once, whole
 
 
 def _stem(path: Path) -> str:
@@ -96,8 +147,11 @@ WRITERS: dict[str, Writer] = {
 
 
 def write_predictions(task: Any, outputs: Any, ids: list[str], class_names: list[str] | None,
-                      path: Path, inputs: list[InputInfo] | None = None) -> None:
+                      path: Path, inputs: list[InputInfo] | None = None
+                      ) -> PredictionTable | None:
     """Write a task's `outputs` for the samples `ids` to `path` (a file, or a folder for images).
 
-    `inputs` carries what writers of image outputs need about each input (`InputInfo`)."""
-    WRITERS[task.output_kind](task, outputs, ids, class_names, Path(path), inputs)
+    `inputs` carries what writers of image outputs need about each input (`InputInfo`).
+    Returns the summary rows of label masks, which the caller gathers over its chunks of
+    inputs into `write_summary`."""
+    return WRITERS[task.output_kind](task, outputs, ids, class_names, Path(path), inputs)

@@ -23,6 +23,9 @@ class PredictionImages:
     arrays: list[Any]
     output_format: str  # auto | png | nifti | npy (`task.output_format`)
     png_scale: float  # PNG values are array x png_scale, as 8-bit
+    #: the arrays are label masks of these classes: the writer adds a per-input summary, and
+    #: PNGs of more than two classes are palette images (class indices as pixel values)
+    class_names: list[str] | None = None
 
 
 class Task:

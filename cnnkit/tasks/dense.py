@@ -4,8 +4,11 @@ at each input's own size, and the choice of output format (`cnnkit.io.image_file
 A model trained on fixed-size crops is rebuilt with free spatial dimensions (same weights), so
 a fully convolutional network predicts a 512x512 image at 512x512. Inputs are padded to a
 multiple of `task.size_multiple` (the network's total downsampling) and outputs cropped back.
-Models that are not fully convolutional run at their training size, and outputs are resized to
-the input's size.
+Models that are not fully convolutional, and models trained on resized files (1024x1024
+images read at `data.image_size=256`: `Preprocessing.resized`), run at their training size, and
+outputs are resized back to the input's size: a model that learnt at 256 sees objects at the
+scale it knows. Outputs are resized linearly (logits or probabilities, thresholded afterwards:
+smoother masks than upsampling the labels).
 """
 
 from __future__ import annotations
@@ -62,10 +65,16 @@ def resize_output(y: np.ndarray, size: tuple[int, ...], nearest: bool) -> np.nda
     return zoom(y, factors, order=0 if nearest else 1, mode="nearest", grid_mode=True)
 
 
+def native_size_model(model: Any, preprocessing: Any) -> Any | None:
+    """The model to run at each input's own size, or None: run at the training size (training
+    resized the files, so that is the scale the model knows, or the model needs it)."""
+    return None if preprocessing.resized else fully_convolutional(model)
+
+
 def predict_dense(model: Any, raw_inputs: list[np.ndarray], preprocessing: Any,
                   size_multiple: int, nearest: bool) -> list[np.ndarray]:
     """Model outputs, one (spatial..., C) array per raw input, at that input's spatial size."""
-    flexible = fully_convolutional(model)
+    flexible = native_size_model(model, preprocessing)
     outputs = []
     for raw in raw_inputs:
         if flexible is not None:

@@ -170,9 +170,11 @@ class Segmentation(Task):
         return [self._probabilities(model, y) for y in outputs]
 
     def prediction_images(self, outputs: list[np.ndarray]) -> PredictionImages:
-        """One label mask per input: PNG (binary as 0/255, else class indices), NIfTI or .npy."""
+        """One label mask per input: PNG (binary as 0/255 gray, else class indices in a palette
+        image), NIfTI or .npy."""
         fmt = check_output_format(str(self.option("output_format", "auto")))
         threshold = float(self.option("threshold", 0.5))
         masks = [metrics.predicted_labels(probs, threshold).astype("uint8")[..., np.newaxis]
                  for probs in outputs]
-        return PredictionImages(masks, fmt, png_scale=255.0 if self.binary else 1.0)
+        return PredictionImages(masks, fmt, png_scale=255.0 if self.binary else 1.0,
+                                class_names=self.classes)

@@ -15,6 +15,7 @@ from typing import Any
 
 from cnnkit.data.build import PreparedData, prepare_data
 from cnnkit.data.fingerprint import fingerprint
+from cnnkit.data.input_size import describe_input
 from cnnkit.errors import CnnkitError, ConfigError
 from cnnkit.io import manifest, rundir
 from cnnkit.io.evaluation import evaluate_split
@@ -155,6 +156,7 @@ class Engine:
             self.out.print(f"  {note}")
         self.data: PreparedData = prepare_data(cfg, self.task.target_kind,
                                                input_shape=cfg.model.get("input_shape"))
+        self.out.print(f"  data: {describe_input(self.data.source, self.data.preprocessing)}")
         replicas = self.policy.strategy.num_replicas_in_sync
         batch = global_batch_size(cfg.data.batch_size, replicas, cfg.trainer.batch_per_replica)
         self.data.data_cfg = OmegaConf.merge(self.data.data_cfg, {"batch_size": batch})

@@ -110,6 +110,14 @@ class FileSourceSchema(SplitSchema):
     window: list[float] | None = None
 
 
+@dataclass
+class HeldOutSchema(FileSourceSchema):
+    """Keys of the file sources that keep named files out of training (data/held_out.py)."""
+
+    test_files: list[str] | None = None  # stems or globs: the test split, instead of test_fraction
+    val_files: list[str] | None = None  # stems or globs: the val split, instead of val_fraction
+
+
 def check_split_keys(data_cfg: Any, config: Any = None) -> None:
     """`data.fold` and `data.folds` agree, and `data.window` (file sources) is a [center,
     width]: the validation pass's check of SplitSchema sources."""

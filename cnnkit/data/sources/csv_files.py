@@ -17,9 +17,10 @@ import numpy as np
 
 from cnnkit.config.check import setting
 from cnnkit.data.file_listing import list_file_splits
+from cnnkit.data.held_out import check_held_out, hold_out
 from cnnkit.data.sources import (
     SOURCES,
-    FileSourceSchema,
+    HeldOutSchema,
     SourceData,
     check_split_keys,
     typed_data_config,
@@ -30,7 +31,7 @@ from cnnkit.errors import ConfigError, DataError, did_you_mean
 
 
 @dataclass
-class CsvSchema(FileSourceSchema):
+class CsvSchema(HeldOutSchema):
     source: str = "csv"
     path: str = ""
     path_column: str = "path"
@@ -205,6 +206,7 @@ def table_path(cfg: CsvSchema) -> Path:
 def check_csv(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
     check_split_keys(data_cfg)
+    check_held_out(data_cfg)
     table_path(typed_data_config(CsvSchema, data_cfg))
 
 
@@ -239,9 +241,11 @@ def load_csv_source(data_cfg: Any) -> SourceData:
                 groups[name] = group_of[rows_in] if group_of is not None else None
     else:
         given["train"], groups["train"] = (files, targets), group_of
+    given, held_groups = hold_out(given, {"test": cfg.test_files, "val": cfg.val_files}, base,
+                                  groups if group_of is not None else None)
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
-                             groups=groups if group_of is not None else None)
+                             groups=held_groups)
     listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
                               masks=segmentation, workers=cfg.workers, window=cfg.window)
     return file_source(listed, carved, class_names, cfg.classes, f"CSV table {path}",

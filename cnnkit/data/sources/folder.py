@@ -14,10 +14,12 @@ import numpy as np
 
 from cnnkit.data.file_listing import ListedFiles, list_file_splits
 from cnnkit.data.fingerprint import files_read
+from cnnkit.data.held_out import check_held_out, hold_out
 from cnnkit.data.images import IMAGE_SUFFIXES, list_images
+from cnnkit.data.input_size import STORED
 from cnnkit.data.sources import (
     SOURCES,
-    FileSourceSchema,
+    HeldOutSchema,
     SourceData,
     check_split_keys,
     typed_data_config,
@@ -27,7 +29,7 @@ from cnnkit.errors import ConfigError, DataError
 
 
 @dataclass
-class FolderSchema(FileSourceSchema):
+class FolderSchema(HeldOutSchema):
     source: str = "folder"
     path: str = ""
     classes: list[str] | None = None  # class folders (or mask values 0..n-1), in label order
@@ -138,12 +140,14 @@ def file_source(listed: ListedFiles, carved: dict[str, Any], class_names: list[s
                       value_max=listed.value_max,
                       meta={"description": description, "skipped": len(listed.bad),
                             "files": listed.files,
-                            "read_files": files_read(carved, masks, extra=extra or []), **meta})
+                            "read_files": files_read(carved, masks, extra=extra or []),
+                            STORED: listed.stored, **meta})
 
 
 def check_folder(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
     check_split_keys(data_cfg)
+    check_held_out(data_cfg)
     existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
@@ -164,6 +168,7 @@ def load_folder_source(data_cfg: Any) -> SourceData:
         else:
             files, class_names, labels = class_files(folder, class_names)
             given[name] = (files, labels)
+    given, _ = hold_out(given, {"test": cfg.test_files, "val": cfg.val_files}, folders["train"])
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
                              groups=pattern_groups(given, cfg.group_pattern))

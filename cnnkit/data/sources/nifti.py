@@ -23,6 +23,7 @@ import numpy as np
 
 from cnnkit.data.fingerprint import files_read
 from cnnkit.data.images import BadImage, binary_to_index, decode_all
+from cnnkit.data.input_size import STORED, stored_sizes
 from cnnkit.data.medical import ITK_SUFFIXES, is_medical_volume, read_medical_volume
 from cnnkit.data.sources import (
     SOURCES,
@@ -214,6 +215,15 @@ def _given(folder: Path, cfg: NiftiSchema, root: Path) -> tuple[list[Path], Any,
     return images, targets[[index[volume_stem(p)] for p in images]], class_names
 
 
+def _stored(cfg: NiftiSchema, volumes: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The shapes the volumes hold and how they were fitted: resampling (`data.spacing`) and
+    `data.fit=resize` scale them, a centre crop/pad keeps the scale."""
+    crop = bool(cfg.shape) and cfg.fit == "crop"
+    key = "data.shape, centre crop/pad" if crop else "data.shape" if cfg.shape else "data.spacing"
+    shapes = [info["shape"] for infos in volumes.values() for info in infos]
+    return stored_sizes("volumes", shapes, key, "crop" if crop else "resize")
+
+
 def check_nifti(data_cfg: Any, config: Any = None) -> None:
     """Files present (no decoding, no TensorFlow): run by the validation pass."""
     cfg = typed_data_config(NiftiSchema, data_cfg)
@@ -270,5 +280,5 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
     tables = [labels_table(cfg, root)] if cfg.labels else []
     return SourceData(splits=splits, class_names=class_names, value_max=1.0,
                       meta={"description": f"volumes {root}", "skipped": skipped,
-                            "volumes": volumes_meta,
+                            "volumes": volumes_meta, STORED: _stored(cfg, volumes_meta),
                             "read_files": files_read(carved, segmentation, extra=tables)})

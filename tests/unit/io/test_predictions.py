@@ -51,3 +51,45 @@ def test_every_task_has_a_writer_for_its_output_kind():
     load_task_modules()
     kinds = {TASKS.get(name).output_kind for name in TASKS.list()}
     assert kinds <= set(WRITERS)
+
+
+def test_image_outputs_need_a_folder_name_and_tables_a_file(tmp_path):
+    from cnnkit.errors import ConfigError
+    from cnnkit.io.predictions import check_output_folder
+
+    segmentation = get_task(OmegaConf.create({"name": "segmentation"}))
+    for name in ("masks.csv", "out/masks.png", "m.nii.gz"):
+        with pytest.raises(ConfigError, match=r"writes one file per input into a folder.*"
+                                              r"Expected a folder name, e\.g\. output="):
+            check_output_folder(segmentation, tmp_path / name)
+    check_output_folder(segmentation, tmp_path / "masks")
+    check_output_folder(get_task(OmegaConf.create({"name": "classification"})), tmp_path / "p.csv")
+
+
+def test_multiclass_masks_are_palette_pngs_of_class_indices_with_a_summary(tmp_path):
+    from cnnkit.io.predictions import write_summary
+
+    task = get_task(OmegaConf.create({"name": "segmentation", "classes": ["bg", "cell", "edge"]}))
+    probs = np.zeros((2, 4, 3), "float32")
+    probs[..., 0], probs[0, :2, 1], probs[1, :, 2] = 0.5, 0.9, 0.9  # 2 cell, 4 edge, 2 bg
+    info = InputInfo("a/b/x.png", (2, 4))
+    summary = write_predictions(task, [probs], [info.id], None, tmp_path, [info])
+    written = Image.open(tmp_path / "a" / "b" / "x.png")
+    assert written.mode == "P" and np.asarray(written).tolist() == [[1, 1, 0, 0], [2, 2, 2, 2]]
+    assert written.convert("RGB").getpixel((0, 1)) != written.convert("RGB").getpixel((0, 0))
+    write_summary(tmp_path, [summary, summary])  # two chunks of inputs, one file
+    rows = list(csv.reader((tmp_path / "summary.csv").read_text().splitlines()))
+    assert rows[0] == ["id", "height", "width", "pixels_bg", "pixels_cell", "pixels_edge",
+                       "fraction_bg", "fraction_cell", "fraction_edge"]
+    assert rows[1] == ["a/b/x.png", "2", "4", "2", "2", "4", "0.250000", "0.250000", "0.500000"]
+    assert len(rows) == 3
+
+
+def test_binary_masks_stay_gray_0_255(tmp_path):
+    task = get_task(OmegaConf.create({"name": "segmentation"}))
+    probs = np.array([[[0.9], [0.1]]], "float32")
+    summary = write_predictions(task, [probs], ["x.jpg"], None, tmp_path,
+                                [InputInfo("x.jpg", (1, 2))])
+    written = Image.open(tmp_path / "x.png")
+    assert written.mode == "L" and np.asarray(written).tolist() == [[255, 0]]
+    assert summary.rows == [["x.jpg", 1, 2, 1, 1, 0.5, 0.5]]

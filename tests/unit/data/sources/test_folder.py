@@ -154,3 +154,32 @@ def test_segmentation_mismatch_missing_mask_and_out_of_range_values_are_named(tm
     save(root / "images" / "extra.png", np.zeros((8, 8), np.uint8))
     with pytest.raises(DataError, match=r"extra\.png has no mask"):
         load(root)
+
+
+def isbi_tree(root: Path, n: int = 30) -> Path:
+    """ISBI's layout: image/NN.png and label/NN.png."""
+    for i in range(n):
+        save(root / "image" / f"{i}.png", np.full((8, 8), i, np.uint8))
+        save(root / "label" / f"{i}.png", np.zeros((8, 8), np.uint8))
+    return root
+
+
+def test_test_files_are_exactly_the_test_split_and_never_trained_on(tmp_path):
+    data = load(isbi_tree(tmp_path), "data.images_dir=image", "data.masks_dir=label",
+                "data.test_files=['25','26']", "data.val_fraction=0.2")
+    stems = {name: {Path(f).stem for f in files} for name, files in data.meta["files"].items()}
+    assert stems["test"] == {"25", "26"}  # test_fraction carves nothing more
+    assert not {"25", "26"} & (stems["train"] | stems["val"])
+    assert len(stems["val"]) == 6 and len(stems["train"]) == 22
+
+
+def test_held_out_files_by_glob_on_the_relative_path_and_their_errors(tmp_path):
+    root = isbi_tree(tmp_path, n=12)
+    data = load(root, "data.images_dir=image", "data.masks_dir=label",
+                "data.val_files=['image/1?.png']", "data.test_files=['3']")
+    assert sorted(Path(f).stem for f in data.meta["files"]["val"]) == ["10", "11"]
+    with pytest.raises(DataError, match=r"`data\.test_files` entry '99' matches no training"):
+        load(root, "data.images_dir=image", "data.masks_dir=label", "data.test_files=['99']")
+    with pytest.raises(ConfigError, match=r"3\.png is picked by both `data\.test_files`"):
+        load(root, "data.images_dir=image", "data.masks_dir=label", "data.test_files=['3']",
+             "data.val_files=['[3]']")

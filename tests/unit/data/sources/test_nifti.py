@@ -78,3 +78,13 @@ def test_bad_volumes_and_mismatches_are_named(tmp_path):
     assert len(data.splits["train"][1]) == 3 and data.meta["skipped"] == 1
     with pytest.raises(ConfigError, match=r"`data\.shape` must be 3 positive numbers"):
         load(tmp_path, "data.shape=[4,4]")
+
+
+def test_the_shapes_volumes_hold_and_their_fit_are_recorded(tmp_path):
+    cube_volumes(tmp_path)
+    resized = load(tmp_path, "data.shape=[4,5,6]", "data.val_fraction=0", "data.test_fraction=0")
+    assert resized.meta["stored"] == {"noun": "volumes", "min": [8, 10, 12], "max": [8, 10, 12],
+                                      "fit": "resize", "key": "data.shape"}
+    cropped = load(tmp_path, "data.shape=[4,12,12]", "data.fit=crop", "data.val_fraction=0",
+                   "data.test_fraction=0")
+    assert cropped.meta["stored"]["fit"] == "crop"

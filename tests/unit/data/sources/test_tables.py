@@ -142,3 +142,12 @@ def test_multi_label_errors_are_one_line(tmp_path):
         load("csv", table, "data.label_separator=|", "data.negative_label=No Finding")
     with pytest.raises(ConfigError, match="`data.negative_label` .* needs `data.label_separator`"):
         load("csv", table, "data.negative_label=No Finding")
+
+
+def test_csv_test_files_take_their_rows_out_of_training(tmp_path):
+    names = write_images(tmp_path / "img", 8)
+    table = tmp_path / "data.csv"
+    table.write_text("path,label\n" + "\n".join(f"{n},{i % 2}" for i, n in enumerate(names)))
+    data = load("csv", table, "data.test_files=['img/6*','7']", "data.val_fraction=0")
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 6, "test": 2}
+    assert data.splits["test"].arrays()[0][:, 0, 0, 0].tolist() == [60, 70]
