@@ -30,6 +30,7 @@ commands:
   data       counts per split and class, shapes, value ranges, a PNG of augmented samples
              (alias: inspect); `cnnkit data convert ... output=DIR` writes TFRecord shards
   validate   check a config (every key, type and name) and build its model, train nothing
+  plan       the model and training keys train would choose for your data: cnnkit plan data=folder data.path=DIR
   sample     draw images from a GAN or VAE run:    cnnkit sample run=RUN_DIR n=64 output=grid.png
 
 examples:
@@ -112,6 +113,18 @@ ranges, names of layers' activations and initializers, that the task fits the da
 the model symbolically and print its input and output shapes and parameter count. Nothing is
 trained and the dataset is not decoded (a few examples may be read for the input shape).
 Exit code 0: the config trains; 2: it does not, with one line saying why.
+"""
+
+PLAN_HELP = """\
+usage: cnnkit plan [conf=NAME|PATH.yaml] data=SOURCE data.path=PATH [task=segmentation] [key=value ...]
+
+Profile the training split (image size and aspect, channels, voxel spacing, example and class
+counts, foreground share of a sample of masks; headers of at most a few hundred files are read)
+and print the plan: the architecture, input size, batch size, epochs, time budget, optimizer and
+schedule, augmentation and class weighting, each with its reason. Nothing is trained.
+`cnnkit train` follows the same plan when no model is given and the data are not a built-in demo
+source (or with model=auto), and saves it as plan.yaml in the run directory. Keys you give
+(trainer.epochs=3, data.batch_size=16, augment=none) are kept: the plan fills only the rest.
 """
 
 PREDICT_HELP = """\
@@ -203,6 +216,12 @@ def _validate(args: list[str]) -> object:
     return run(args)
 
 
+def _plan(args: list[str]) -> object:
+    from cnnkit.commands.plan import run
+
+    return run(args)
+
+
 def _evaluate(args: list[str]) -> object:
     from cnnkit.commands.evaluate import run
 
@@ -249,6 +268,7 @@ COMMANDS = {
     "sample": Command(SAMPLE_HELP, _sample),
     "summary": Command(SUMMARY_HELP, _summary, import_tensorflow_first=False),
     "validate": Command(VALIDATE_HELP, _validate, import_tensorflow_first=False),
+    "plan": Command(PLAN_HELP, _plan, import_tensorflow_first=False),
     "data": Command(DATA_HELP, _data, import_tensorflow_first=False),
     "inspect": Command(DATA_HELP, _data, import_tensorflow_first=False),
 }

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.commands import sweeps
-from cnnkit.commands.common import quiet_tensorflow, wants_debug
+from cnnkit.commands.common import console, quiet_tensorflow, wants_debug
+from cnnkit.commands.plan import plan_for, print_plan, save_plan
 from cnnkit.commands.rundirs import (
     TrainOptions,
     changed_keys,
@@ -112,7 +113,10 @@ def launch_train(args: list[str]) -> None:
     if options.resume:
         return resume_train(options, args, debug)
     overrides = translate_overrides(args)
+    plan, overrides = plan_for(args, overrides, sweep_variants(plain_overrides(overrides))[0])
     run_dir, checked = precheck(overrides)
+    if plan is not None:
+        print_plan(plan, console())
     multirun = any(a in ("-m", "--multirun") for a in overrides)
     worker = worker_folder(str(checked.trainer.distribute))
     if worker is not None:
@@ -125,6 +129,8 @@ def launch_train(args: list[str]) -> None:
         run_path = Path(HydraConfig.get().runtime.output_dir)
         if options.overwrite:
             rundir.clear_run(run_path)
+        if plan is not None:
+            save_plan(plan, run_path)
         return _guarded(lambda: validated(cfg), run_path, debug)
 
     saved_argv = sys.argv

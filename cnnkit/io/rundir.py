@@ -35,17 +35,18 @@ PLOTS = "plots"  # PNGs of train (learning curves) and evaluate (per split)
 REPORT = "report.html"  # `cnnkit report`
 EXPORT = "export"  # `cnnkit export`'s default folder
 SAMPLES = "samples"  # generative tasks: samples/epoch_NNN.png, one grid per epoch
+PLAN = "plan.yaml"  # what the plan chose (model=auto), written before training starts
 #: everything `cnnkit train` writes into a run directory (`.hydra/` is Hydra's own)
 ARTEFACTS = (CONFIG, PREPROCESSING, MODEL, HISTORY, METRICS, TASK_STATE, CHECKPOINTS, EVAL,
-             MANIFEST, TENSORBOARD, PLOTS, REPORT, EXPORT, SAMPLES)
+             MANIFEST, TENSORBOARD, PLOTS, REPORT, EXPORT, SAMPLES, PLAN)
 
 
 def run_status(path: Path) -> str:
-    """"new" (absent, empty or only Hydra's `.hydra/`), "finished" (has its model and metrics),
+    """"new" (absent, empty or only Hydra's `.hydra/` and the plan), "finished" (has its model and metrics),
     "interrupted" (training began: a saved state or history, but no metrics) or "other" (a folder
     of something else, which training must not write into)."""
     path = Path(path)
-    if not path.is_dir() or all(p.name == ".hydra" for p in path.iterdir()):
+    if not path.is_dir() or all(p.name in (".hydra", PLAN) for p in path.iterdir()):
         return "new"
     if (path / METRICS).is_file() and (path / MODEL).is_file():
         return "finished"

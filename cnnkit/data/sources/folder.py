@@ -151,10 +151,19 @@ def check_folder(data_cfg: Any, config: Any = None) -> None:
     existing_dir(typed_data_config(FolderSchema, data_cfg).path)
 
 
-@SOURCES.register("folder", schema=FolderSchema, check=check_folder)
-def load_folder_source(data_cfg: Any) -> SourceData:
-    """List a folder of images: files are decoded as the pipeline reads them."""
-    cfg = typed_data_config(FolderSchema, data_cfg)
+@dataclass
+class CarvedFolder:
+    """The files of a folder source per split, before any file is opened."""
+
+    root: Path
+    carved: dict[str, tuple[Any, Any]]  # split -> (image paths, labels or mask paths)
+    class_names: list[str] | None
+    segmentation: bool
+
+
+def carve_folder(cfg: FolderSchema) -> CarvedFolder:
+    """List and split the folder (directory listings only), as loading does and as the plan's
+    data profile needs without reading the files."""
     root = existing_dir(cfg.path)
     folders = split_folders(root)
     segmentation = (folders["train"] / cfg.images_dir).is_dir() and (
@@ -172,7 +181,16 @@ def load_folder_source(data_cfg: Any) -> SourceData:
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
                              groups=pattern_groups(given, cfg.group_pattern))
-    listed = list_file_splits(carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
-                              masks=segmentation, workers=cfg.workers, window=cfg.window)
-    return file_source(listed, carved, class_names, cfg.classes, f"image folder {root}",
-                       layout="segmentation" if segmentation else "classification")
+    return CarvedFolder(root, carved, class_names, segmentation)
+
+
+@SOURCES.register("folder", schema=FolderSchema, check=check_folder)
+def load_folder_source(data_cfg: Any) -> SourceData:
+    """List a folder of images: files are decoded as the pipeline reads them."""
+    cfg = typed_data_config(FolderSchema, data_cfg)
+    found = carve_folder(cfg)
+    listed = list_file_splits(found.carved, cfg.image_size, cfg.on_bad_file, cfg.channels,
+                              masks=found.segmentation, workers=cfg.workers, window=cfg.window)
+    return file_source(listed, found.carved, found.class_names, cfg.classes,
+                       f"image folder {found.root}",
+                       layout="segmentation" if found.segmentation else "classification")

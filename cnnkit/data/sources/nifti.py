@@ -128,7 +128,7 @@ def read_volume(path: Path, cfg: NiftiSchema, mask: bool) -> tuple[np.ndarray, d
     """One volume as (D, H, W, C) (float32, or integer labels for masks) and its geometry."""
     from scipy.ndimage import zoom
 
-    data, info = _load_volume(path)
+    data, info = load_volume(path)
     data = data[..., None] if data.ndim == 3 else data
     data = np.rint(data).astype("int32") if mask else data.astype("float32")
     if cfg.window and not mask:
@@ -145,7 +145,7 @@ def read_volume(path: Path, cfg: NiftiSchema, mask: bool) -> tuple[np.ndarray, d
     return data, info
 
 
-def _load_volume(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+def load_volume(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     """The voxels of one volume file or DICOM series and its geometry (path, affine, spacing;
     other formats than NIfTI also "geometry", see data/medical.py)."""
     if is_medical_volume(path):
@@ -232,9 +232,9 @@ def check_nifti(data_cfg: Any, config: Any = None) -> None:
     existing_dir(cfg.path)
 
 
-@SOURCES.register("nifti", schema=NiftiSchema, check=check_nifti)
-def load_nifti_source(data_cfg: Any) -> SourceData:
-    cfg = typed_data_config(NiftiSchema, data_cfg)
+def carve_volumes(cfg: NiftiSchema) -> tuple[Path, dict[str, tuple[Any, Any]], list[str] | None]:
+    """The data folder and its volumes per split (paths with mask paths or labels) with the
+    class names of a labels CSV, before any volume is read: loading and the plan's profile."""
     _check(cfg)
     root = existing_dir(cfg.path)
     segmentation = cfg.labels is None
@@ -246,6 +246,14 @@ def load_nifti_source(data_cfg: Any) -> SourceData:
     carved = assemble_splits(given, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                              max_samples=cfg.max_samples, folds=cfg.folds, fold=cfg.fold,
                              groups=pattern_groups(given, cfg.group_pattern))
+    return root, carved, class_names
+
+
+@SOURCES.register("nifti", schema=NiftiSchema, check=check_nifti)
+def load_nifti_source(data_cfg: Any) -> SourceData:
+    cfg = typed_data_config(NiftiSchema, data_cfg)
+    segmentation = cfg.labels is None
+    root, carved, class_names = carve_volumes(cfg)
     splits, volumes_meta, skipped = {}, {}, 0
     for name, (images, targets) in carved.items():
         images = list(images)
