@@ -158,8 +158,9 @@ def profile_loaded(data_cfg: Any) -> DataProfile:
     """Any other source, loaded as training loads it; its first `SAMPLE` examples looked at."""
     from cnnkit.data.file_splits import FileSplit
     from cnnkit.data.input_size import STORED
-    from cnnkit.data.sources import SOURCES, load_source
+    from cnnkit.data.sources import SOURCES, load_source, load_source_modules
 
+    load_source_modules()
     values = to_plain(data_cfg)
     rank = SOURCES.entry(str(values["source"])).schema.rank(values) or 2
     source = load_source(data_cfg)
