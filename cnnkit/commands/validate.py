@@ -20,6 +20,7 @@ from cnnkit.commands.common import (
 
 
 def run(args: list[str]) -> dict[str, Any]:
+    args = planned(args)
     cfg = model_only_config("train", args)
     out = console()
     out.print(f"[bold]cnnkit validate[/bold]: config OK — data={cfg.data.source}, "
@@ -33,3 +34,17 @@ def run(args: list[str]) -> dict[str, Any]:
     out.print(f"model builds: input {tuple(model.inputs[0].shape[1:])} -> output {shapes}; "
               f"{total:,} parameters ({trainable:,} trainable)")
     return {"params": total, "trainable_params": trainable}
+
+
+def planned(args: list[str]) -> list[str]:
+    """`args` with the plan's choices added where `train` would plan (no model given on a
+    user's data, or model=auto), so what is validated is what would train."""
+    from cnnkit.commands.plan import AUTO, describe, plan_for
+    from cnnkit.config.compose import translate_overrides
+
+    overrides = translate_overrides(args)
+    plan, _ = plan_for(args, overrides, overrides)
+    if plan is None:
+        return args
+    console().print(f"plan: {describe(plan)}")
+    return [a for a in args if a != AUTO] + plan.overrides()

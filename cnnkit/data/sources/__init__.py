@@ -202,7 +202,7 @@ def load_source(data_cfg: Any) -> SourceData:
     limit = data_cfg.get("max_samples")
     if limit and all(isinstance(v, tuple) for v in data.splits.values()):
         data.splits = limit_splits(data.splits, int(limit), int(data_cfg.get("seed", 0)))
-    elif limit:
-        data.splits = {name: split if isinstance(split, tuple) else split.take(int(limit))
+    elif limit:  # streams (tfds, records) are cut here; file splits by their source's listing
+        data.splits = {name: split.take(int(limit)) if hasattr(split, "take") else split
                        for name, split in data.splits.items()}
     return data

@@ -35,6 +35,20 @@ def test_every_experiment_validates_and_builds(experiment, fashion_like) -> None
     assert validate.run([f"conf={experiment}", *data])["params"] > 0
 
 
+def test_a_folder_without_a_model_validates_what_train_would_plan(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(
+                tmp_path / name / f"{i}.png")
+    assert validate.run(["data=folder", f"data.path={tmp_path}"])["params"] > 1_000_000
+    out = capsys.readouterr().out
+    assert "plan: folder (classification)" in out and "model=resnet18" in out
+
+
 #: what a model preset needs to validate on its own: its task, or an input of its rank
 PRESET_ARGS = {"backbone": ["model.weights=null", "model.input_shape=[32,32,1]"],
                "dcgan": ["task=gan"], "vae": ["task=vae"],
