@@ -5,7 +5,8 @@ A model trained on fixed-size crops is rebuilt with free spatial dimensions (sam
 a fully convolutional network predicts a 512x512 image at 512x512. Inputs are padded to a
 multiple of `task.size_multiple` (the network's total downsampling) and outputs cropped back.
 Models that are not fully convolutional run at their training size, and outputs are resized to
-the input's size.
+the input's size. A model trained on patches (or given `predict.window`) predicts inputs larger
+than the window on any axis window by window (tasks/sliding_window.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.tasks.sliding_window import (
+    WindowOptions,
+    flip_averaged,
+    predict_windows,
+    window_size,
+)
 
 OUTPUT_FORMATS = ("auto", "png", "nifti", "npy")
 
@@ -63,20 +70,45 @@ def resize_output(y: np.ndarray, size: tuple[int, ...], nearest: bool) -> np.nda
 
 
 def predict_dense(model: Any, raw_inputs: list[np.ndarray], preprocessing: Any,
-                  size_multiple: int, nearest: bool) -> list[np.ndarray]:
-    """Model outputs, one (spatial..., C) array per raw input, at that input's spatial size."""
+                  size_multiple: int, nearest: bool, options: WindowOptions | None = None
+                  ) -> list[np.ndarray]:
+    """Model outputs, one (spatial..., C) array per raw input, at that input's spatial size;
+    `options` (the `predict.*` keys): the sliding window and test-time flips."""
+    options = options or WindowOptions()
     flexible = fully_convolutional(model)
     outputs = []
     for raw in raw_inputs:
+        window = window_size(preprocessing, options, raw.ndim - 1)
+        if window is not None and any(n > w for n, w in zip(raw.shape[:-1], window, strict=True)):
+            _check_window(window, size_multiple, flexible is not None, preprocessing)
+            outputs.append(predict_windows(flexible or model, raw, preprocessing, window, options))
+            continue
+        whole = replace(preprocessing, patch_shape=None)  # fits the model input, no window
         if flexible is not None:
-            native = replace(preprocessing, target_shape=[*raw.shape[:-1],
-                                                          preprocessing.target_shape[-1]])
+            native = replace(whole, target_shape=[*raw.shape[:-1], whole.target_shape[-1]])
             x, crop = _pad_to_multiple(np.asarray(native(raw[np.newaxis]))[0], size_multiple)
-            y = np.asarray(flexible.predict(x[np.newaxis], verbose=0))[0][crop]
+            y = flip_averaged(lambda b: flexible.predict(b, verbose=0), x[np.newaxis],
+                              options.tta)[0][crop]
         else:
-            y = np.asarray(model.predict(np.asarray(preprocessing(raw[np.newaxis])), verbose=0))[0]
+            y = flip_averaged(lambda b: model.predict(b, verbose=0),
+                              np.asarray(whole(raw[np.newaxis])), options.tta)[0]
         outputs.append(resize_output(y, raw.shape[:-1], nearest))
     return outputs
+
+
+def _check_window(window: tuple[int, ...], size_multiple: int, flexible: bool,
+                  preprocessing: Any) -> None:
+    """A window the model can run: its training input, or (fully convolutional models) any
+    multiple of `task.size_multiple`."""
+    trained = [int(d) for d in preprocessing.target_shape[:-1]]
+    if list(window) == trained:
+        return
+    if not flexible:
+        raise ConfigError(f"`predict.window` must be the model's input size {trained} (the model "
+                          f"is not fully convolutional). Received: {list(window)}")
+    if any(w % size_multiple for w in window):
+        raise ConfigError(f"`predict.window` must be multiples of `task.size_multiple` "
+                          f"({size_multiple}). Received: {list(window)}")
 
 
 def check_output_format(value: str) -> str:
