@@ -142,3 +142,27 @@ def test_patch_settings_are_checked_against_the_examples() -> None:
         patch_sampling(cfg, [512, 512, 1])
     assert patch_sampling(OmegaConf.create({"patch_size": None}), [8, 8, 1]) is None
     assert patch_sampling(cfg, [100, 100, 100, 1]) == PatchSampling((96, 96, 96), per_image=2)
+
+
+def test_patch_size_sets_the_model_input_and_the_steps_of_a_configured_run() -> None:
+    from cnnkit.commands.validation import validated
+    from cnnkit.config.compose import compose
+    from cnnkit.data.build import prepare_data
+    from cnnkit.tasks import get_task
+    from cnnkit.tasks.model_config import complete_model_config
+
+    cfg = validated(compose("train", [
+        "data=shapes", "data.target=mask", "task=segmentation", "model=unet",
+        "data.num_train=8", "data.num_val=4", "data.num_test=4", "data.batch_size=4",
+        "data.patch_size=[16,16]", "data.patches_per_image=3"]))
+    assert list(cfg.model.input_shape) == [32, 32, 1]  # the preset's, overridden by the patch
+    data = prepare_data(cfg, "mask", input_shape=list(cfg.model.input_shape))
+    prep = data.preprocessing
+    assert prep.target_shape == [16, 16, 1] and prep.frame_shape == [32, 32, 1]
+    assert prep.patch_shape == [16, 16]
+    stream, steps = data.training_stream(lambda y: y)
+    assert steps == 6  # 8 images x 3 patches / batch 4
+    x, y = next(iter(stream))
+    assert x.shape == (4, 16, 16, 1) and y.shape == (4, 16, 16, 1)
+    complete_model_config(cfg, get_task(cfg.task, cfg), prep.target_shape, prep.class_names)
+    assert list(cfg.model.input_shape) == [16, 16, 1]
