@@ -72,6 +72,11 @@ def run(args: list[str]) -> dict[str, Any]:
     task = get_task(cfg.task, cfg)
     task.restore_state(read_task_state(run_dir.path))
     preprocessing = run_dir.load_preprocessing()
+    if preprocessing.patch_shape:  # its serving function would resize whole inputs to a patch
+        raise ConfigError(
+            f"`run={named['run']}` trained on patches (data.patch_size="
+            f"{preprocessing.patch_shape}); an exported model takes whole inputs of one size and "
+            "no sliding window. Expected a run trained on whole images; use `cnnkit predict`")
     model = run_dir.load_model()
     folder = Path(named.get("output") or run_dir.path / EXPORT).expanduser()
     data = prepare_data(cfg, task.target_kind, preprocessing=preprocessing)

@@ -13,6 +13,8 @@ masks: binary ones are 0/255 gray PNGs, more classes palette PNGs whose pixel va
 class indices (coloured in any viewer); `output/summary.csv` has each mask's id, size, and the
 pixels and fraction of the image per class.
 `exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
+`predict.window=[H,W]`, `predict.overlap`, `predict.batch_size`, `predict.tta=flips`: the sliding
+window over inputs larger than the training patch (see `PredictSchema`).
 """
 
 from __future__ import annotations
@@ -22,21 +24,30 @@ from typing import Any
 
 from cnnkit.commands.common import apply_overrides, console, split_named_args
 from cnnkit.commands.validation import validated
+from cnnkit.config.check import check_group
+from cnnkit.config.plain import to_plain
+from cnnkit.config.schema import PredictSchema
 from cnnkit.errors import DataError
 from cnnkit.io.predictions import check_output_folder, write_predictions, write_summary
 from cnnkit.io.readers import input_chunks, load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
-USAGE = "cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR]"
+USAGE = ("cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR] "
+         "[predict.window=[H,W]] [predict.overlap=0.5] [predict.batch_size=8] "
+         "[predict.tta=none|flips]")
 #: output kinds predicted a chunk of inputs at a time (their outputs are arrays per input)
 STREAMED = ("table", "counts", "images")
 
 
 def run(args: list[str]) -> dict[str, Any]:
     """Predict every input and write the task's output (a CSV, or a folder of images/volumes)."""
+    from omegaconf import open_dict
+
     exported = next((a.partition("=")[2] for a in args if a.startswith("exported=")), None)
     args = [a for a in args if not a.startswith("exported=")]
+    options = predict_options([a for a in args if a.startswith("predict.")])
+    args = [a for a in args if not a.startswith("predict.")]
     named, overrides = split_named_args(
         args,
         {"run": "the trained run directory",
@@ -48,6 +59,8 @@ def run(args: list[str]) -> dict[str, Any]:
     # the training data need not be at hand to predict: only the config's own rules apply
     cfg = validated(apply_overrides(run_dir.load_config(), overrides), uses_data=False,
                     saved=True)
+    with open_dict(cfg):  # the tasks read it from the run config (sliding_window.window_options)
+        cfg.predict = options
     source = Path(named["input"]).expanduser()
     if not source.exists():
         raise DataError(f"`input={source}`: no such file or folder.")
@@ -87,6 +100,17 @@ def run(args: list[str]) -> dict[str, Any]:
     write_summary(output, [table for table in summaries if table is not None])
     console().print(f"Wrote {len(infos)} predictions to {output}")
     return {"count": len(infos), "output": str(output)}
+
+
+def predict_options(args: list[str]) -> dict[str, Any]:
+    """The `predict.KEY=VALUE` arguments checked against `PredictSchema`, defaults filled in."""
+    from omegaconf import OmegaConf
+
+    section = {}
+    for arg in args:
+        key, _, value = arg.partition("=")
+        section[key[len("predict."):]] = to_plain(OmegaConf.from_dotlist([f"v={value}"]).v)
+    return check_group(section, PredictSchema, "predict")
 
 
 def predict_exported(path: str, inputs: Any) -> Any:

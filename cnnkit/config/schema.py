@@ -100,6 +100,19 @@ class ExplainSchema:
 
 
 @dataclass
+class PredictSchema:
+    """`cnnkit predict`'s `predict.*` keys: the sliding window (tasks/sliding_window.py) over
+    inputs larger than the window, used when the run trained on patches or `window` is given."""
+
+    window: list[int] | None = setting(None, min_items=1)  # null: the training patch
+    overlap: float = setting(0.5, min=0, lt=1)  # of the window, between neighbours
+    batch_size: int = setting(8, min=1)  # windows predicted at once
+    # flips: average the predictions of every flip of the spatial axes (4 in 2D, 8 in 3D),
+    # flipped back; whole inputs and windows alike
+    tta: Literal["none", "flips"] = "none"
+
+
+@dataclass
 class AttackSchema:
     """`cnnkit evaluate attack=fgsm|pgd`: adversarial robustness at each eps."""
 

@@ -12,6 +12,7 @@ from cnnkit.augment import build_augmentation, needs_one_hot
 from cnnkit.data.caching import cache_mode, cache_root, disk_cached, memory_budget
 from cnnkit.data.file_splits import FileSplit
 from cnnkit.data.input_size import resizes
+from cnnkit.data.patches import PatchSampling, patch_sampling
 from cnnkit.data.pipeline import (
     Preprocessing,
     as_dataset,
@@ -44,6 +45,7 @@ class PreparedData:
     #: split -> (the split as read, cache mode), decided once per split (see `cached_split`)
     cached: dict[str, tuple[Any, str]] = field(default_factory=dict)
     budget_left: int | None = None
+    patches: PatchSampling | None = None  # `data.patch_size`: train and validate on patches
 
     def cached_split(self, name: str) -> tuple[Any, str]:
         """The split `name` as the pipeline reads it and where its examples are kept between
@@ -55,7 +57,7 @@ class PreparedData:
         if mode == "auto":
             if self.budget_left is None:
                 self.budget_left = memory_budget(cfg.get("cache_budget_gb"))
-            need = prepared_bytes(split, self.preprocessing.target_shape)
+            need = prepared_bytes(split, self.preprocessing.frame_shape)
             if 0 <= need <= self.budget_left:
                 mode, self.budget_left = "memory", self.budget_left - need
             else:
@@ -85,7 +87,7 @@ class PreparedData:
             cache=cache, shuffle_buffer=int(cfg.get("shuffle_buffer", 2048)),
             target_kind=self.target_kind,
             num_classes=len(classes) if self.one_hot and classes else None,
-            start_epoch=start_epoch,
+            start_epoch=start_epoch, patches=self.patches,
         )
 
     def training_stream(self, target_fn: Any, start_epoch: int = 0) -> tuple[Any, int]:
@@ -95,7 +97,8 @@ class PreparedData:
         shuffle buffer refills, AUTOTUNE re-learns, prefetch starts empty; with augment=strong
         that made lenet5 on digits 35.5 against 14.3 ms/step here), while each epoch's order
         derives from (seed, epoch) alone, so a resumed run reads what an uninterrupted one did."""
-        steps = steps_per_epoch(self.cached_split("train")[0], int(self.data_cfg.batch_size))
+        per = self.patches.per_image if self.patches else 1
+        steps = steps_per_epoch(self.cached_split("train")[0], int(self.data_cfg.batch_size), per)
         return self.dataset("train", training=True, target_fn=target_fn,
                             start_epoch=start_epoch), steps
 
@@ -113,15 +116,15 @@ def augmented_samples(data: PreparedData, count: int, target_fn: Any) -> tuple[n
     ds = build_pipeline(data.source.split("train"), preprocessing, count, True, data.seed,
                         target_fn=target_fn, augment_fn=data.augmentation, cache="none",
                         shuffle_buffer=int(data.data_cfg.get("shuffle_buffer", 2048)),
-                        target_kind=data.target_kind)
+                        target_kind=data.target_kind, patches=data.patches)
     x, y = next(iter(ds))
     return x.numpy(), (
         {k: v.numpy() for k, v in y.items()} if isinstance(y, dict) else y.numpy())
 
 
 def prepared_bytes(split: Any, target_shape: list[int]) -> int:
-    """Bytes of a split's prepared examples (float32 inputs at the model's size, their
-    targets); -1 when its length is unknown."""
+    """Bytes of a split's prepared examples (float32 inputs at the model's size, or whole at
+    their own with patches; their targets); -1 when its length is unknown."""
     count = split_length(split)
     if count < 0:
         return -1
@@ -135,8 +138,12 @@ def _gigabytes(count: int | None) -> str:
     return "an unknown size" if count is None or count < 0 else f"{count / 2**30:.2f} GB"
 
 
-def default_input_shape(raw_shape: list[int], image_size: Any) -> list[int]:
-    """The model input when `model.input_shape` is null: the raw shape, resized if asked."""
+def default_input_shape(raw_shape: list[int], image_size: Any, patch_size: Any = None
+                        ) -> list[int]:
+    """The model input when `model.input_shape` is null: the raw shape, resized if asked, or
+    the patch (`data.patch_size`) with the raw channels."""
+    if patch_size:
+        return [*(int(p) for p in patch_size), raw_shape[-1]]
     if image_size and len(raw_shape) == 3:
         return [int(image_size), int(image_size), raw_shape[-1]]
     return list(raw_shape)
@@ -152,21 +159,31 @@ def prepare_data(cfg: Any, target_kind: Any, input_shape: list[int] | None = Non
     if preprocessing is None:
         train = source.split("train")
         raw_shape = example_shape(as_dataset(train))
+        patches = patch_sampling(cfg.data, raw_shape)
         target = list(input_shape) if input_shape else default_input_shape(
             raw_shape, cfg.data.get("image_size"))
+        if patches:  # the model input follows the patch, whatever `model.input_shape` says
+            target = [*patches.size, target[-1]]
         preprocessing = Preprocessing(
             raw_shape=raw_shape, target_shape=target, value_max=float(source.value_max),
             normalize=str(cfg.data.get("normalize", "standardize")),
-            class_names=source.class_names, resized=resizes(source, raw_shape, target),
+            class_names=source.class_names,
+            # patches are cut, not resized: only the source's own resizing counts for them
+            resized=resizes(source, raw_shape, raw_shape if patches else target),
+            patch_shape=list(patches.size) if patches else None,
         ).fit(sample_dataset(train, int(cfg.data.get("stats_samples") or STATS_SAMPLES),
                              int(cfg.seed)))
+    else:
+        patches = patch_sampling(cfg.data, preprocessing.raw_shape)
     return PreparedData(source, preprocessing, cfg.data, int(cfg.seed), target_kind,
                         build_augmentation(cfg.get("augment"), target_kind, int(cfg.seed)),
-                        target_kind == "label" and needs_one_hot(cfg.get("augment")))
+                        target_kind == "label" and needs_one_hot(cfg.get("augment")),
+                        patches=patches)
 
 
 def peek(cfg: Any) -> tuple[list[int], list[str] | None]:
     """The default model input shape and class names, without fitting any statistics."""
     source = load_source(cfg.data)
     raw_shape = example_shape(as_dataset(source.split("train")))
-    return default_input_shape(raw_shape, cfg.data.get("image_size")), source.class_names
+    return (default_input_shape(raw_shape, cfg.data.get("image_size"), cfg.data.get("patch_size")),
+            source.class_names)

@@ -42,9 +42,21 @@ class Preprocessing:
     #: training resized what the files hold to `target_shape` (data.image_size, data.shape,
     #: model.input_shape): predict runs inputs at that size too, not at their own
     resized: bool = False
+    #: trained on patches of this spatial size (`data.patch_size`) cut from images kept at
+    #: `raw_shape`; null: on whole images resized to `target_shape`. Predict reads it to run a
+    #: sliding window over inputs larger than the patch (tasks/sliding_window.py)
+    patch_shape: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def frame_shape(self) -> list[int]:
+        """The shape examples are scaled to before any patch is cut: the model input, or with
+        patches the raw spatial size (no resize) with the model's channels."""
+        if self.patch_shape:
+            return [*self.raw_shape[:-1], int(self.target_shape[-1])]
+        return list(self.target_shape)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
@@ -55,7 +67,7 @@ class Preprocessing:
         import tensorflow as tf
 
         x = tf.cast(x, tf.float32) / float(self.value_max)
-        target = self.target_shape
+        target = self.frame_shape
         if len(target) in (3, 4):  # 2D images and 3D volumes: resize and adapt channels
             x = resize_to(x, target[:-1], "bilinear")
             x = adapt_channels(x, int(target[-1]))
@@ -74,7 +86,7 @@ class Preprocessing:
             return {head: self.prepare_target(value, kind.get(head, "values"))
                     for head, value in y.items()}
         if kind == "mask":
-            return resize_to(y, self.target_shape[:-1], "nearest")
+            return resize_to(y, self.frame_shape[:-1], "nearest")
         if kind in ("image", "input"):
             return self.scale_and_shape(y)
         return y
@@ -101,14 +113,15 @@ class Preprocessing:
             return self
         import tensorflow as tf
 
-        channels = int(self.target_shape[-1])
-        axes = list(range(len(self.target_shape)))  # all but the channels of a batch
+        shape = self.frame_shape  # whole images even when training on patches: they share a size
+        channels = int(shape[-1])
+        axes = list(range(len(shape)))  # all but the channels of a batch
         total = np.zeros(channels, "float64")
         total_sq = np.zeros(channels, "float64")
         count = examples = 0
         # per-batch sums in TensorFlow, batches of at most STATS_VALUES values: a batch of
         # 1,024 224x224 RGB images as float64 NumPy arrays took 2.4 GB
-        per_batch = max(1, STATS_VALUES // int(np.prod(self.target_shape)))
+        per_batch = max(1, STATS_VALUES // int(np.prod(shape)))
 
         def sums(batch: Any) -> tuple[Any, Any, Any]:
             return (tf.reduce_sum(batch, axes), tf.reduce_sum(tf.square(batch), axes),
@@ -119,7 +132,7 @@ class Preprocessing:
             total += batch_sum
             total_sq += batch_sq
             examples += int(n)
-            count += int(n) * int(np.prod(self.target_shape[:-1]))
+            count += int(n) * int(np.prod(shape[:-1]))
         if count == 0:
             raise DataError("The training split is empty: cannot compute normalisation statistics.")
         self.stats_examples = examples
@@ -249,6 +262,7 @@ def build_pipeline(
     target_kind: Any = "label",
     num_classes: int | None = None,
     start_epoch: int | None = None,
+    patches: Any = None,
 ) -> Any:
     """A batched, prefetched dataset of (model input, target) for one split.
 
@@ -262,7 +276,8 @@ def build_pipeline(
     Splits read by index (files, records) are permuted before they are read, so an epoch never
     holds more than a few batches of decoded examples; others are shuffled after the memory
     cache (a buffer of the whole split holds references, not copies) or, when they are a
-    stream of unknown length, through `shuffle_buffer`.
+    stream of unknown length, through `shuffle_buffer`. `patches` (a `PatchSampling`): the
+    examples are kept whole up to here and cut into patches (data/patches.py).
     """
     import tensorflow as tf
 
@@ -280,7 +295,7 @@ def build_pipeline(
         y = target_fn(preprocessing.prepare_target(y, target_kind))
         if num_classes and target_kind == "label" and y.shape.rank == 0:
             y = tf.one_hot(tf.cast(y, tf.int32), int(num_classes))
-        return (x if augmenting else preprocessing.normalize_fn(x)), y
+        return (x if augmenting or patches else preprocessing.normalize_fn(x)), y
 
     count = split_length(split)
     exact = -1 if getattr(split, "may_skip", False) else count  # unreadable files drop out
@@ -303,6 +318,9 @@ def build_pipeline(
             return prepared.shuffle(max(buffer, 1), seed=order_seed,
                                     reshuffle_each_iteration=False)
 
+    if patches is not None:
+        examples, exact = _patched(examples, patches, training, seed, exact, augmenting,
+                                   preprocessing)
     if not training:
         ds = examples(None).batch(batch_size)
     else:
@@ -318,6 +336,21 @@ def build_pipeline(
     options = tf.data.Options()
     options.threading.max_intra_op_parallelism = 1
     return ds.prefetch(autotune).with_options(options)
+
+
+def _patched(examples: Callable[[Any], Any], patches: Any, training: bool, seed: int,
+             count: int, augmenting: bool, preprocessing: Preprocessing
+             ) -> tuple[Callable[[Any], Any], int]:
+    """`examples` cut into patches, normalised after cutting unless augmentation comes first,
+    and the number of patches in a pass (-1: unknown)."""
+    from cnnkit.data.patches import patched
+
+    def normalize(x: Any, y: Any) -> tuple[Any, Any]:
+        return preprocessing.normalize_fn(x), y
+
+    per = patches.per_example(training, preprocessing.frame_shape[:-1])
+    return (patched(examples, patches, training, seed, count, None if augmenting else normalize),
+            count * per if count >= 0 else -1)
 
 
 def _fix_zero_graph_seed() -> None:
@@ -359,13 +392,14 @@ def _one_epoch(ds: Any, count: int, epoch_seed: Any, batch_size: int, augment_fn
     return ds
 
 
-def steps_per_epoch(split: Any, batch_size: int) -> int:
-    """Batches in one pass over `split` (counted once when its length is unknown, e.g. filtered)."""
+def steps_per_epoch(split: Any, batch_size: int, per_example: int = 1) -> int:
+    """Batches in one pass over `split` (counted once when its length is unknown, e.g. filtered),
+    each example giving `per_example` model inputs (patches)."""
     import tensorflow as tf
 
     count = split_length(split)
     if count < 0:
         count = int(as_dataset(split).reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
-    return max(1, -(-count // int(batch_size)))
+    return max(1, -(-count * per_example // int(batch_size)))
 
 

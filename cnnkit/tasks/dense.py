@@ -8,7 +8,9 @@ Models that are not fully convolutional, and models trained on resized files (10
 images read at `data.image_size=256`: `Preprocessing.resized`), run at their training size, and
 outputs are resized back to the input's size: a model that learnt at 256 sees objects at the
 scale it knows. Outputs are resized linearly (logits or probabilities, thresholded afterwards:
-smoother masks than upsampling the labels).
+smoother masks than upsampling the labels). A model trained on patches (or given
+`predict.window`) predicts inputs larger than the window on any axis window by window
+(tasks/sliding_window.py), at the scale it was trained at.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.tasks.sliding_window import (
+    WindowOptions,
+    flip_averaged,
+    predict_windows,
+    window_size,
+)
 
 OUTPUT_FORMATS = ("auto", "png", "nifti", "npy")
 
@@ -72,20 +80,52 @@ def native_size_model(model: Any, preprocessing: Any) -> Any | None:
 
 
 def predict_dense(model: Any, raw_inputs: list[np.ndarray], preprocessing: Any,
-                  size_multiple: int, nearest: bool) -> list[np.ndarray]:
-    """Model outputs, one (spatial..., C) array per raw input, at that input's spatial size."""
-    flexible = native_size_model(model, preprocessing)
+                  size_multiple: int, nearest: bool, options: WindowOptions | None = None
+                  ) -> list[np.ndarray]:
+    """Model outputs, one (spatial..., C) array per raw input, at that input's spatial size;
+    `options` (the `predict.*` keys): the sliding window and test-time flips."""
+    options = options or WindowOptions()
+    patched = preprocessing.patch_shape is not None
+    # patches are cut from frames at the training scale: a resized frame is windowed whole
+    flexible = fully_convolutional(model) if patched else native_size_model(model, preprocessing)
     outputs = []
     for raw in raw_inputs:
+        frame = raw
+        if patched and preprocessing.resized:  # trained on patches of resized frames
+            frame = resize_output(raw, tuple(preprocessing.raw_shape[:-1]), nearest=False)
+        window = window_size(preprocessing, options, raw.ndim - 1)
+        if window is not None and any(n > w for n, w in zip(frame.shape[:-1], window,
+                                                            strict=True)):
+            _check_window(window, size_multiple, flexible is not None, preprocessing)
+            y = predict_windows(flexible or model, frame, preprocessing, window, options)
+            outputs.append(resize_output(y, raw.shape[:-1], nearest))
+            continue
+        whole = replace(preprocessing, patch_shape=None)  # fits the model input, no window
         if flexible is not None:
-            native = replace(preprocessing, target_shape=[*raw.shape[:-1],
-                                                          preprocessing.target_shape[-1]])
+            native = replace(whole, target_shape=[*raw.shape[:-1], whole.target_shape[-1]])
             x, crop = _pad_to_multiple(np.asarray(native(raw[np.newaxis]))[0], size_multiple)
-            y = np.asarray(flexible.predict(x[np.newaxis], verbose=0))[0][crop]
+            y = flip_averaged(lambda b: flexible.predict(b, verbose=0), x[np.newaxis],
+                              options.tta)[0][crop]
         else:
-            y = np.asarray(model.predict(np.asarray(preprocessing(raw[np.newaxis])), verbose=0))[0]
+            y = flip_averaged(lambda b: model.predict(b, verbose=0),
+                              np.asarray(whole(raw[np.newaxis])), options.tta)[0]
         outputs.append(resize_output(y, raw.shape[:-1], nearest))
     return outputs
+
+
+def _check_window(window: tuple[int, ...], size_multiple: int, flexible: bool,
+                  preprocessing: Any) -> None:
+    """A window the model can run: its training input, or (fully convolutional models) any
+    multiple of `task.size_multiple`."""
+    trained = [int(d) for d in preprocessing.target_shape[:-1]]
+    if list(window) == trained:
+        return
+    if not flexible:
+        raise ConfigError(f"`predict.window` must be the model's input size {trained} (the model "
+                          f"is not fully convolutional). Received: {list(window)}")
+    if any(w % size_multiple for w in window):
+        raise ConfigError(f"`predict.window` must be multiples of `task.size_multiple` "
+                          f"({size_multiple}). Received: {list(window)}")
 
 
 def check_output_format(value: str) -> str:

@@ -15,6 +15,7 @@ from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
 from cnnkit.tasks.dense import check_output_format, predict_dense
 from cnnkit.tasks.schemas import RECONSTRUCTION_LOSSES, ReconstructionSchema
 from cnnkit.tasks.segmentation import set_default
+from cnnkit.tasks.sliding_window import window_options
 
 losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
 metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
@@ -78,7 +79,8 @@ class Reconstruction(Task):
     def predict_samples(self, model: Any, raw_inputs: list[np.ndarray],
                         preprocessing: Any) -> list[np.ndarray]:
         return predict_dense(model, raw_inputs, preprocessing,
-                             int(self.option("size_multiple", 16)), nearest=False)
+                             int(self.option("size_multiple", 16)), nearest=False,
+                             options=window_options(self.run_cfg))
 
     def prediction_images(self, outputs: list[np.ndarray]) -> PredictionImages:
         """One image per input: PNG (8-bit, [0, max_val] -> [0, 255]), NIfTI or .npy (floats)."""

@@ -18,6 +18,7 @@ from cnnkit.tasks.base import PredictionImages, Task, print_metrics_table
 from cnnkit.tasks.classification import output_is_probability
 from cnnkit.tasks.dense import check_output_format, predict_dense
 from cnnkit.tasks.schemas import SEGMENTATION_LOSSES, SegmentationSchema
+from cnnkit.tasks.sliding_window import window_options
 
 losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
 metrics = lazy("cnnkit.tasks.metrics")  # Keras objects: imported when first used
@@ -166,7 +167,8 @@ class Segmentation(Task):
                         preprocessing: Any) -> list[np.ndarray]:
         """Class probabilities per input, at each input's own size."""
         outputs = predict_dense(model, raw_inputs, preprocessing,
-                                int(self.option("size_multiple", 16)), nearest=False)
+                                int(self.option("size_multiple", 16)), nearest=False,
+                                options=window_options(self.run_cfg))
         return [self._probabilities(model, y) for y in outputs]
 
     def prediction_images(self, outputs: list[np.ndarray]) -> PredictionImages:

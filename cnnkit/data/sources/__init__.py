@@ -63,6 +63,16 @@ class CommonDataSchema:
     val_fraction: float = setting(0.15, min=0, lt=1)
     test_fraction: float = setting(0.15, min=0, lt=1)
     image_size: int | None = setting(None, min=1)
+    # Large images (data/patches.py): train on random patches of this spatial size ([H, W] or
+    # [D, H, W]) cut at the images' own size (with `image_size` too: resized first, then cut);
+    # null: whole images. Validation/test: tiles covering each image (`val_whole`) or random
+    # patches from a fixed seed. The model input follows the patch; predict runs a sliding window
+    patch_size: list[int] | None = setting(None, min_items=1)
+    patches_per_image: int = setting(4, min=1)  # random patches per image and epoch
+    patch_sampling: Literal["uniform", "balanced"] = "uniform"  # balanced: see foreground_fraction
+    foreground_fraction: float = setting(0.5, min=0, max=1)  # balanced: patches centred on a
+    # random foreground voxel of the mask (nnU-Net, MONAI RandCropByPosNegLabel); others uniform
+    val_whole: bool = True  # val/test tiles cover every pixel; false: patches_per_image random
     max_samples: int | None = setting(None, min=1)  # at most this many examples in all
 
     @staticmethod

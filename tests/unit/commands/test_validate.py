@@ -29,9 +29,26 @@ def fashion_like(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def isbi_like(tmp_path_factory) -> str:
+    """30 small gray images with 0/255 masks named 0..29 in image/ and label/, as ISBI-EM."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("isbi")
+    rng = np.random.default_rng(0)
+    for folder in ("image", "label"):
+        (root / folder).mkdir()
+        for i in range(30):
+            values = rng.integers(0, 256, (48, 48)) if folder == "image" else (
+                rng.integers(0, 2, (48, 48)) * 255)
+            Image.fromarray(values.astype("uint8")).save(root / folder / f"{i}.png")
+    return str(root)
+
+
 @pytest.mark.parametrize("experiment", preset_names("experiment"))
-def test_every_experiment_validates_and_builds(experiment, fashion_like) -> None:
-    data = [f"data.path={fashion_like}"] if experiment.startswith("fashion_") else []
+def test_every_experiment_validates_and_builds(experiment, fashion_like, isbi_like) -> None:
+    paths = {"fashion": fashion_like, "isbi": isbi_like}
+    data = [f"data.path={path}" for prefix, path in paths.items() if experiment.startswith(prefix)]
     assert validate.run([f"conf={experiment}", *data])["params"] > 0
 
 
