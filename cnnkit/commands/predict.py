@@ -13,6 +13,8 @@ masks: binary ones are 0/255 gray PNGs, more classes palette PNGs whose pixel va
 class indices (coloured in any viewer); `output/summary.csv` has each mask's id, size, and the
 pixels and fraction of the image per class.
 `exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
+`tta=flips` (or `flips_all`) averages classification and regression outputs over flipped inputs
+(cnnkit/tasks/tta.py); image outputs take tta=none here.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.commands.common import apply_overrides, console, split_named_args, tta_option
 from cnnkit.commands.validation import validated
-from cnnkit.errors import DataError
+from cnnkit.errors import ConfigError, DataError
 from cnnkit.io.predictions import check_output_folder, write_predictions, write_summary
 from cnnkit.io.readers import input_chunks, load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
+from cnnkit.tasks.tta import with_tta
 
-USAGE = "cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR]"
+USAGE = ("cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR] "
+         "[tta=none|flips|flips_all]")
 #: output kinds predicted a chunk of inputs at a time (their outputs are arrays per input)
 STREAMED = ("table", "counts", "images")
 
@@ -37,6 +41,7 @@ def run(args: list[str]) -> dict[str, Any]:
     """Predict every input and write the task's output (a CSV, or a folder of images/volumes)."""
     exported = next((a.partition("=")[2] for a in args if a.startswith("exported=")), None)
     args = [a for a in args if not a.startswith("exported=")]
+    tta, args = tta_option(args)
     named, overrides = split_named_args(
         args,
         {"run": "the trained run directory",
@@ -56,11 +61,15 @@ def run(args: list[str]) -> dict[str, Any]:
     task.restore_state(read_task_state(run_dir.path))
     output = Path(named["output"]).expanduser()
     check_output_folder(task, output)
+    if tta != "none" and (exported or task.output_kind != "table"):
+        raise ConfigError(f"`tta={tta}` in predict averages whole-image tables (classification, "
+                          f"regression) of model.keras. Received: a {task.name} run"
+                          f"{' with exported=' if exported else ''}. Expected tta=none")
     if exported:
         model: Any = None
     else:
         import cnnkit.training.lr_schedule  # noqa: F401  (registers a saved optimizer's schedule)
-        model = run_dir.load_model()
+        model = with_tta(run_dir.load_model(), tta, task)
     # Images are read, predicted and (image outputs) written a chunk at a time, so memory holds
     # one chunk however many files there are; tables are written once, from every chunk's rows.
     streamed = task.output_kind in STREAMED

@@ -111,6 +111,15 @@ class AttackSchema:
 
 
 @dataclass
+class InferenceSchema:
+    """`cnnkit evaluate` and `cnnkit predict`'s own keys, given on their command line."""
+
+    # test-time augmentation (cnnkit/tasks/tta.py): flips = the input and its mirror image,
+    # flips_all = every combination of spatial flips; probabilities averaged
+    tta: Literal["none", "flips", "flips_all"] = "none"
+
+
+@dataclass
 class ConvertSchema:
     """`cnnkit data convert`: where the records go and how (see cnnkit/data/records.py)."""
 
