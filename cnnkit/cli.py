@@ -92,13 +92,16 @@ keys: output=PATH (default outputs/data/<name>/samples.png)  inspect.num_samples
 """
 
 EVALUATE_HELP = """\
-usage: cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...]
+usage: cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...] [tta=none|flips|flips_all]
 
 Reload a run's model, config and preprocessing, evaluate on one split, print a table and write
 RUN_DIR/eval/<split>.json (classification: loss, accuracy, top-k, per-class precision/recall/F1,
 confusion matrix, ROC AUC, expected calibration error), each scalar metric with a 95% bootstrap
 confidence interval (`ci95`), and plots in RUN_DIR/plots/ (confusion matrix, ROC/PR, reliability,
 most confidently wrong; segmentation overlays and Dice per image; regression scatter/residuals).
+
+test-time augmentation: tta=flips averages the probabilities of the input and its mirror image
+  (tta=flips_all: every combination of spatial flips); eval/<split>.json records `tta`
 
 robustness: attack=fgsm|pgd [attack.eps=[0,0.01,0.03,0.1]] [attack.steps=10]
   accuracy (Dice for segmentation) under the attack at each eps, a fraction of the data's raw
@@ -128,12 +131,14 @@ source (or with model=auto), and saves it as plan.yaml in the run directory. Key
 """
 
 PREDICT_HELP = """\
-usage: cnnkit predict run=RUN_DIR input=PATH output=FILE [exported=MODEL.onnx|.tflite|DIR]
+usage: cnnkit predict run=RUN_DIR input=PATH output=FILE [exported=MODEL.onnx|.tflite|DIR] [tta=none|flips]
 
 PATH is an image file, a folder of images, or a .npy array of raw inputs in the dataset's own
 form (e.g. N x 8 x 8 digits with values 0-16). The run's preprocessing is applied; OUTPUT is a CSV
 with columns id,prediction,prob_<class>... exported=: run the file `cnnkit export` wrote (ONNX
 Runtime, LiteRT or the SavedModel) instead of model.keras, with the same writers.
+tta=flips (tta=flips_all): classification and regression average the input and its mirror image
+(every combination of spatial flips).
 """
 
 EXPLAIN_HELP = """\

@@ -30,6 +30,16 @@ def split_named_args(args: list[str], named: dict[str, str], usage: str,
     return values, rest
 
 
+def tta_option(args: list[str]) -> tuple[str, list[str]]:
+    """`tta=none|flips|flips_all` of evaluate and predict (InferenceSchema), and the other args."""
+    from cnnkit.config.check import check_group
+    from cnnkit.config.schema import InferenceSchema
+
+    given = {k: v for k, _, v in (a.partition("=") for a in args) if k == "tta"}
+    rest = [a for a in args if a.partition("=")[0] != "tta"]
+    return check_group(given, InferenceSchema, "")["tta"], rest
+
+
 def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
     """Apply `key=value` overrides to a saved config; unknown keys are errors, not new keys."""
     from omegaconf import OmegaConf

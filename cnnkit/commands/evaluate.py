@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.commands.common import apply_overrides, console, split_named_args, tta_option
 from cnnkit.commands.validation import validated
 from cnnkit.data.build import prepare_data
+from cnnkit.errors import ConfigError
 from cnnkit.io.evaluation import evaluate_split
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
 
 USAGE = ("cnnkit evaluate run=RUN_DIR [data.split=test] [data.KEY=VALUE ...] "
-         "[attack=fgsm|pgd attack.eps=[0,0.01,0.03,0.1]]")
+         "[tta=none|flips|flips_all] [attack=fgsm|pgd attack.eps=[0,0.01,0.03,0.1]]")
 
 
 def run(args: list[str]) -> dict[str, Any]:
@@ -22,6 +23,10 @@ def run(args: list[str]) -> dict[str, Any]:
     import cnnkit.training.lr_schedule  # noqa: F401  (registers the schedule a saved optimizer names)
 
     attack, args = attack_options(args)
+    tta, args = tta_option(args)
+    if tta != "none" and attack["name"] != "none":
+        raise ConfigError(f"`tta={tta}` with `attack={attack['name']}`: the attacks perturb the "
+                          "model itself. Expected tta=none with an attack")
     named, overrides = split_named_args(args, {"run": "the run directory to evaluate"}, USAGE)
     run_dir = RunDir.open(named["run"])
     cfg = validated(apply_overrides(run_dir.load_config(), overrides), saved=True)
@@ -36,7 +41,8 @@ def run(args: list[str]) -> dict[str, Any]:
 
         return evaluate_attack(run_dir.load_model(), data, task, split, run_dir.path, attack,
                                console())
-    return evaluate_split(run_dir.load_model(), data, task, split, run_dir.path, console())
+    return evaluate_split(run_dir.load_model(), data, task, split, run_dir.path, console(),
+                          tta=tta)
 
 
 def attack_options(args: list[str]) -> tuple[dict[str, Any], list[str]]:

@@ -13,8 +13,9 @@ masks: binary ones are 0/255 gray PNGs, more classes palette PNGs whose pixel va
 class indices (coloured in any viewer); `output/summary.csv` has each mask's id, size, and the
 pixels and fraction of the image per class.
 `exported=` runs a file written by `cnnkit export` instead of model.keras, with the same writers.
-`predict.window=[H,W]`, `predict.overlap`, `predict.batch_size`, `predict.tta=flips`: the sliding
-window over inputs larger than the training patch (see `PredictSchema`).
+`predict.window=[H,W]`, `predict.overlap`, `predict.batch_size`: the sliding window over inputs
+larger than the training patch (see `PredictSchema`). `tta=flips` (or `flips_all`) averages the
+outputs over flipped inputs (cnnkit/tasks/tta.py), flipped back for masks; windows alike.
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cnnkit.commands.common import apply_overrides, console, split_named_args
+from cnnkit.commands.common import apply_overrides, console, split_named_args, tta_option
 from cnnkit.commands.validation import validated
 from cnnkit.config.check import check_group
 from cnnkit.config.plain import to_plain
 from cnnkit.config.schema import PredictSchema
-from cnnkit.errors import DataError
+from cnnkit.errors import ConfigError, DataError
 from cnnkit.io.predictions import check_output_folder, write_predictions, write_summary
 from cnnkit.io.readers import input_chunks, load_inputs
 from cnnkit.io.rundir import RunDir, read_task_state
 from cnnkit.tasks import get_task
+from cnnkit.tasks.tta import with_tta
 
 USAGE = ("cnnkit predict run=RUN_DIR input=PATH output=PATH [exported=MODEL.onnx|.tflite|DIR] "
          "[predict.window=[H,W]] [predict.overlap=0.5] [predict.batch_size=8] "
-         "[predict.tta=none|flips]")
+         "[tta=none|flips|flips_all]")
 #: output kinds predicted a chunk of inputs at a time (their outputs are arrays per input)
 STREAMED = ("table", "counts", "images")
 
@@ -46,7 +48,8 @@ def run(args: list[str]) -> dict[str, Any]:
 
     exported = next((a.partition("=")[2] for a in args if a.startswith("exported=")), None)
     args = [a for a in args if not a.startswith("exported=")]
-    options = predict_options([a for a in args if a.startswith("predict.")])
+    tta, args = tta_option(args)
+    options = {**predict_options([a for a in args if a.startswith("predict.")]), "tta": tta}
     args = [a for a in args if not a.startswith("predict.")]
     named, overrides = split_named_args(
         args,
@@ -69,11 +72,16 @@ def run(args: list[str]) -> dict[str, Any]:
     task.restore_state(read_task_state(run_dir.path))
     output = Path(named["output"]).expanduser()
     check_output_folder(task, output)
+    if tta != "none" and exported:
+        raise ConfigError(f"`tta={tta}` runs on model.keras, not on an exported file. "
+                          f"Received: exported={exported}. Expected tta=none")
     if exported:
         model: Any = None
     else:
         import cnnkit.training.lr_schedule  # noqa: F401  (registers a saved optimizer's schedule)
         model = run_dir.load_model()
+        # image outputs average flips inside predict_dense (whole inputs and windows alike)
+        model = with_tta(model, tta, task) if task.output_kind == "table" else model
     # Images are read, predicted and (image outputs) written a chunk at a time, so memory holds
     # one chunk however many files there are; tables are written once, from every chunk's rows.
     streamed = task.output_kind in STREAMED

@@ -107,9 +107,6 @@ class PredictSchema:
     window: list[int] | None = setting(None, min_items=1)  # null: the training patch
     overlap: float = setting(0.5, min=0, lt=1)  # of the window, between neighbours
     batch_size: int = setting(8, min=1)  # windows predicted at once
-    # flips: average the predictions of every flip of the spatial axes (4 in 2D, 8 in 3D),
-    # flipped back; whole inputs and windows alike
-    tta: Literal["none", "flips"] = "none"
 
 
 @dataclass
@@ -121,6 +118,15 @@ class AttackSchema:
     steps: int = setting(10, min=1)  # PGD iterations
     step_size: float | None = setting(None, gt=0)  # PGD; null: 2.5 eps / steps
     seed: int = 0  # PGD's random start
+
+
+@dataclass
+class InferenceSchema:
+    """`cnnkit evaluate` and `cnnkit predict`'s own keys, given on their command line."""
+
+    # test-time augmentation (cnnkit/tasks/tta.py): flips = the input and its mirror image,
+    # flips_all = every combination of spatial flips; probabilities averaged
+    tta: Literal["none", "flips", "flips_all"] = "none"
 
 
 @dataclass

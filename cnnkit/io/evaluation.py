@@ -12,17 +12,21 @@ import numpy as np
 from cnnkit.io import rundir
 from cnnkit.io.eval_plots import plot_evaluation
 from cnnkit.tasks.bootstrap import ci_section
+from cnnkit.tasks.tta import with_tta
 
 
 def evaluate_split(model: Any, data: Any, task: Any, split: str, run_path: Path,
-                   out: Any) -> dict[str, Any]:
-    """The task's report on `split` (a `PreparedData` split), written, plotted and printed."""
+                   out: Any, tta: str = "none") -> dict[str, Any]:
+    """The task's report on `split` (a `PreparedData` split), written, plotted and printed;
+    `tta` (cnnkit/tasks/tta.py) averages the model over flipped inputs, and the report says so."""
     if getattr(task, "feature_run", None):  # generative tasks score samples in its features
         from cnnkit.io.feature_space import load_feature_space
 
         task.feature_space = load_feature_space(task.feature_run)
     dataset = data.dataset(split, target_fn=task.target_fn())
-    report = {"split": split, **task.evaluate(model, dataset, data.preprocessing.class_names)}
+    model = with_tta(model, tta, task)
+    report = {"split": split, "tta": tta,
+              **task.evaluate(model, dataset, data.preprocessing.class_names)}
     report.update(ci_section(task.bootstrap_statistic(), int(report.get("num_samples", 0))))
     preprocessing = data.preprocessing
     plots = plot_evaluation(task.samples, report, split, Path(run_path) / rundir.PLOTS,

@@ -91,6 +91,11 @@ class Task:
         Written with `keras.ops`, so it runs on arrays and inside an exported graph alike."""
         return outputs
 
+    def probability_activation(self, model: Any) -> str | None:
+        """"softmax" or "sigmoid": how the model's raw outputs become probabilities, so that
+        test-time augmentation averages probabilities; None: they are averaged as they are."""
+        return None
+
     def predict(self, model: Any, inputs: Any) -> Any:
         """Model outputs for a batch or dataset, in the form `prediction_table` expects."""
         import numpy as np

@@ -184,15 +184,19 @@ class Classification(Task):
             metrics.append(top_k(k=k, name=f"top{k}_accuracy"))
         return metrics
 
+    def probability_activation(self, model: Any) -> str | None:
+        if output_is_probability(model):
+            return None
+        return "softmax" if self._kind(model) == "multiclass" else "sigmoid"
+
     def finalize(self, model: Any, outputs: Any) -> Any:
         """Class probabilities (N, K); binary models give [p(0), p(1)]."""
         import keras
 
-        kind = self._kind(model)
-        if not output_is_probability(model):
-            activation = keras.ops.softmax if kind == "multiclass" else keras.ops.sigmoid
-            outputs = activation(outputs)
-        if kind == "binary":
+        activation = self.probability_activation(model)
+        if activation:
+            outputs = getattr(keras.ops, activation)(outputs)
+        if self._kind(model) == "binary":
             outputs = keras.ops.concatenate([1 - outputs, outputs], axis=-1)
         return outputs
 

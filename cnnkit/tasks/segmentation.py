@@ -104,14 +104,19 @@ class Segmentation(Task):
                     if self.binary else keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"))
         return [metrics.Dice(k, threshold), metrics.IoU(k, threshold), accuracy]
 
+    def probability_activation(self, model: Any) -> str | None:
+        if output_is_probability(model):
+            return None
+        return "sigmoid" if self.binary else "softmax"
+
     def finalize(self, model: Any, outputs: Any) -> Any:
         """Per-pixel class probabilities (one sigmoid channel for two classes)."""
-        if output_is_probability(model):
+        activation = self.probability_activation(model)
+        if activation is None:
             return outputs
         import keras
 
-        activation = keras.ops.sigmoid if self.binary else keras.ops.softmax
-        return activation(outputs)
+        return getattr(keras.ops, activation)(outputs)
 
     def _probabilities(self, model: Any, outputs: np.ndarray) -> np.ndarray:
         return np.asarray(self.finalize(model, outputs))

@@ -3,8 +3,8 @@
 Windows overlap by `predict.overlap` of their size and are blended with Gaussian weights
 (sigma = window / 8 per axis, as nnU-Net), so each pixel's output leans on the windows that see it
 nearest their centre, where a convolution net has the most context. Windows are predicted
-`predict.batch_size` at a time; `predict.tta=flips` averages the predictions of every
-combination of flipped spatial axes, each flipped back. 2D and 3D alike (pure NumPy around
+`predict.batch_size` at a time; `tta=flips` averages the predictions of the window and its
+mirror image, `tta=flips_all` of every combination of flipped spatial axes, each flipped back. 2D and 3D alike (pure NumPy around
 `predict` on batches); the output has the input's full size.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.errors import ConfigError
+from cnnkit.tasks.tta import flip_axes
 
 Predict = Callable[[np.ndarray], np.ndarray]  # a batch (N, spatial..., C) -> (N, spatial..., K)
 
@@ -72,17 +73,9 @@ def window_starts(size: int, window: int, overlap: float) -> list[int]:
     return [int(round(s)) for s in np.linspace(0, size - window, count)]
 
 
-def flips(rank: int, tta: str) -> list[tuple[int, ...]]:
-    """The spatial axes (of a batch) flipped for each prediction: none, or every subset."""
-    if tta == "none":
-        return [()]
-    axes = range(1, rank + 1)
-    return [c for k in range(rank + 1) for c in itertools.combinations(axes, k)]
-
-
 def flip_averaged(predict: Predict, batch: np.ndarray, tta: str) -> np.ndarray:
     """`predict` of a batch, averaged over the test-time flips (each output flipped back)."""
-    combos = flips(batch.ndim - 2, tta)
+    combos = flip_axes(tta, batch.ndim)
     total = None
     for axes in combos:
         out = np.asarray(predict(np.flip(batch, axes) if axes else batch), "float32")

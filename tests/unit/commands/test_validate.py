@@ -19,7 +19,8 @@ from cnnkit.errors import CnnkitError
 
 @pytest.fixture(scope="module")
 def fashion_like(tmp_path_factory) -> str:
-    """A few Fashion-MNIST-shaped arrays: the fashion_* experiments name the file they train on."""
+    """A few Fashion-MNIST-shaped arrays: the fashion_* and mnist experiments name the file they
+    train on."""
     path = tmp_path_factory.mktemp("npz") / "fashion.npz"
     rng = np.random.default_rng(0)
     np.savez(path, x_train=rng.integers(0, 256, (40, 28, 28), dtype="uint8"),
@@ -47,7 +48,7 @@ def isbi_like(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("experiment", preset_names("experiment"))
 def test_every_experiment_validates_and_builds(experiment, fashion_like, isbi_like) -> None:
-    paths = {"fashion": fashion_like, "isbi": isbi_like}
+    paths = {"fashion": fashion_like, "mnist": fashion_like, "isbi": isbi_like}
     data = [f"data.path={path}" for prefix, path in paths.items() if experiment.startswith(prefix)]
     assert validate.run([f"conf={experiment}", *data])["params"] > 0
 

@@ -241,3 +241,10 @@ def test_vgg_equals_keras_applications(preset, reference, paper_macs):
     expected = getattr(keras.applications, reference)(weights=None).count_params()
     assert counts["total_params"] == expected == {"vgg16": 138_357_544, "vgg19": 143_667_240}[preset]
     assert counts["flops"] == pytest.approx(2 * paper_macs, rel=0.01)  # 2 FLOPs per multiply-add
+
+
+def test_vgg_small_of_the_recipes_has_its_hand_count():
+    model = build("vgg_small", "model.input_shape=[28,28,1]", "model.num_classes=10")
+    stages = [(1, 32), (32, 32), (32, 64), (64, 64), (64, 128), (128, 128)]
+    assert model.count_params() == sum(conv(9, cin, cout, bias=False) + bn(cout)
+                                       for cin, cout in stages) + 128 * 10 + 10 == 289_066

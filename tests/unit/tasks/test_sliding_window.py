@@ -77,8 +77,12 @@ def test_local_conv_net_windows_match_the_whole_input_up_to_blending() -> None:
 
 def test_flips_are_undone_before_averaging() -> None:
     batch = np.random.default_rng(3).normal(size=(2, 5, 6, 7, 1)).astype("float32")
-    np.testing.assert_allclose(flip_averaged(lambda b: b * 2, batch, "flips"), batch * 2,
-                               rtol=1e-6)
+    for tta in ("flips", "flips_all"):
+        np.testing.assert_allclose(flip_averaged(lambda b: b * 2, batch, tta), batch * 2,
+                                   rtol=1e-6)
+    seen = []
+    flip_averaged(lambda b: seen.append(b) or b, batch, "flips_all")
+    assert len(seen) == 8  # every combination of the three spatial axes
 
 
 def test_predict_dense_slides_over_inputs_larger_than_the_training_patch() -> None:
@@ -96,9 +100,9 @@ def test_predict_dense_slides_over_inputs_larger_than_the_training_patch() -> No
 
 
 def test_predict_keys_are_checked_and_reach_the_tasks() -> None:
-    options = predict_options(["predict.window=[32,32]", "predict.tta=flips"])
-    assert options == {"window": [32, 32], "overlap": 0.5, "batch_size": 8, "tta": "flips"}
-    run_cfg = OmegaConf.create({"predict": options})
+    options = predict_options(["predict.window=[32,32]"])
+    assert options == {"window": [32, 32], "overlap": 0.5, "batch_size": 8}
+    run_cfg = OmegaConf.create({"predict": {**options, "tta": "flips"}})  # as predict sets it
     assert window_options(run_cfg) == WindowOptions((32, 32), 0.5, 8, "flips")
     assert window_options(OmegaConf.create({})) == WindowOptions()
     with pytest.raises(ConfigError, match="predict.overlp"):
