@@ -30,7 +30,7 @@ demo: $(STAMP)  ## train the default model on the built-in digits, evaluate it, 
 	$(BIN)/cnnkit summary
 
 test: $(STAMP)  ## the whole test suite (unit + end-to-end CLI); what CI runs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 test-fast: $(STAMP)  ## unit tests only (skips the slow end-to-end runs)
 	$(BIN)/python -m pytest -q -m "not slow"
