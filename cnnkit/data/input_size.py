@@ -55,6 +55,11 @@ def describe_input(source: Any, preprocessing: Any) -> str:
     noun, low, high = (stored["noun"], stored["min"], stored["max"]) if stored else (
         "examples", raw, raw)
     why = [stored["key"]] if _reshaped(stored, raw) else []
+    patch = getattr(preprocessing, "patch_shape", None)
+    if patch:  # cut, not resized: the model sees the frames' own scale
+        frames = (f"{noun} {_extent(low, high)} → {_extent(raw, raw)} ({', '.join(why)})"
+                  if why else f"{noun} {_extent(low, high)} at their own size")
+        return f"{frames}, model input {_extent(patch, patch)} patches (data.patch_size)"
     if target != raw:
         why.append("model.input_shape")
     if not why:

@@ -42,3 +42,12 @@ def test_arrays_are_resized_only_by_the_model_input():
     assert describe_input(source(), prep((8, 8), (16, 16))) == \
         "examples 8×8 → model input 16×16 (model.input_shape)"
     assert resizes(source(), [8, 8, 1], [16, 16, 1]) and not resizes(source(), [8, 8, 1], [8, 8, 1])
+
+
+def test_patches_are_named_as_cut_from_frames_at_their_own_scale():
+    patched = Preprocessing(raw_shape=[512, 512, 1], target_shape=[128, 128, 1], value_max=255.0,
+                            patch_shape=[128, 128])
+    assert describe_input(source((512, 512)), patched) == \
+        "images 512×512 at their own size, model input 128×128 patches (data.patch_size)"
+    assert describe_input(source((1024, 1024)), patched) == \
+        "images 1024×1024 → 512×512 (data.image_size), model input 128×128 patches (data.patch_size)"
