@@ -74,13 +74,21 @@ class AdversarialObjective:
         import tensorflow as tf
 
         shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
-        mix = tf.random.uniform(shape)
+        # stateless, from the critic's update count: a resumed run mixes as an uninterrupted
+        # one (a stateful draw restarts its stream in a new process)
+        seed = tf.stack([tf.cast(model.d_optimizer.iterations, "int64"),
+                         tf.constant(PENALTY_SALT, "int64")])
+        mix = tf.random.stateless_uniform(shape, seed=seed)
         between = mix * real + (1.0 - mix) * fake
         with tf.GradientTape() as tape:
             tape.watch(between)
             logit, _ = model.critic(between, labels, True)
         grads = tf.reshape(tape.gradient(logit, between), [tf.shape(real)[0], -1])
         return tf.reduce_mean((tf.norm(grads, axis=1) - 1.0) ** 2)
+
+
+#: the second half of the gradient penalty's seeds (the generator noise uses 15)
+PENALTY_SALT = 16
 
 
 def _crossentropy(labels: Any, logits: Any) -> Any:
