@@ -91,6 +91,9 @@ class Adversarial(OwnTrainStep):
     def compile(self, optimizer: Any = None, loss: Any = None, **kwargs: Any) -> None:
         kwargs.pop("metrics", None)  # the losses of both networks are logged instead
         super().compile(optimizer=optimizer, **kwargs)
+        # built here on the list train_step applies: built later on `trainable_variables`
+        # (resume does), its slots came in another order and a saved state did not load
+        self.optimizer.build(self.generator.trainable_variables)
         self.objective = loss
         config = {**optimizer.get_config(), "use_ema": False}
         self.d_optimizer = type(optimizer).from_config(config)

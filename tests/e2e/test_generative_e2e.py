@@ -100,8 +100,6 @@ def test_vae_samples_and_reconstructs(vae, work):
     assert len(list((work / "rec").glob("*.png"))) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 (open): a GAN resumed after its first epoch "
-                   "continues, but its second epoch differs from an uninterrupted run's")
 def test_gan_resumes_to_the_same_end(work):
     args = [*GAN, "trainer.epochs=2", "trainer.deterministic=true", "task.loss=wgan_gp",
             "task.n_critic=2"]
