@@ -7,7 +7,7 @@ and the writer for its `output_kind` decides which files hold them.
                             for label masks `summary.csv` there: size and pixels per class
     images_and_embeddings   the images, and `embeddings.npy` / `embeddings.csv` in that folder
     heads                   each head's own kind, the head name added: `preds.csv` ->
-                            `preds_class.csv`, `masks/` -> `masks_mask/`
+                            `preds_class.csv` and the folder `preds_mask/`, `masks/` -> `masks_mask/`
 """
 
 from __future__ import annotations
@@ -125,7 +125,10 @@ def _heads(task: Any, outputs: Any, ids: list[str], class_names: list[str] | Non
            infos: list[InputInfo] | None) -> None:
     stem = _stem(path)
     for head, head_task in task.heads.items():
-        target = path.with_name(f"{stem}_{head}{path.name[len(stem):]}")
+        # files keep the suffix (preds_class.csv); image heads are folders (preds_mask)
+        folder = head_task.output_kind in ("images", "images_and_embeddings")
+        suffix = "" if folder else path.name[len(stem):]
+        target = path.with_name(f"{stem}_{head}{suffix}")
         summary = write_predictions(head_task, outputs[head], ids,
                                     task.head_class_names(head, class_names), target, infos)
         write_summary(target, [summary] if summary else [])  # heads are written once, whole

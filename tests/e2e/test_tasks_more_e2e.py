@@ -60,7 +60,8 @@ def test_multitask_reports_and_writes_each_head(cli, tmp_path):
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == names
     assert {r["prediction"] for r in rows} <= {"circle", "square", "triangle"}
-    assert sorted(p.name for p in (tmp_path / "preds_mask.csv").iterdir()) == names
+    written = sorted(p.name for p in (tmp_path / "preds_mask").iterdir())  # a folder, no suffix
+    assert written == [*names, "summary.csv"]  # a mask per input and the per-mask summary
 
 
 def test_autoencoder_reconstructs_and_exports_embeddings(cli, tmp_path):

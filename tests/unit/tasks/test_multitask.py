@@ -101,7 +101,7 @@ def test_predictions_are_written_per_head(tmp_path):
     rows = (tmp_path / "preds_count.csv").read_text().splitlines()
     assert rows[0] == "id,count" and rows[1] == f"s0,{2.0 * SIZE * SIZE:.4f}"
     assert np.load(tmp_path / "preds_count_density.npy").shape == (2, SIZE, SIZE, 1)
-    assert (tmp_path / "preds_mask.csv" / "s1.npy").is_file()
+    assert (tmp_path / "preds_mask" / "s1.npy").is_file()  # image heads: a folder, no suffix
 
 
 def test_targets_must_name_every_head():
