@@ -12,7 +12,8 @@ pytestmark = pytest.mark.slow
 
 def test_step_schedule_with_ema_and_accumulation_trains_logs_and_evaluates(cli, tmp_path):
     run = tmp_path / "run"
-    cli("train", "trainer.epochs=3", "optimizer=sgd", "optimizer.lr=0.1", "optimizer.schedule=step",
+    cli("train", "trainer.epochs=3", "data.max_samples=400", "optimizer=sgd", "optimizer.lr=0.1",
+        "optimizer.schedule=step",
         "optimizer.step_epochs=1", "optimizer.gamma=0.5", "trainer.ema=0.99",
         "trainer.accumulate_steps=2", "optimizer.clipvalue=1", f"hydra.run.dir={run}")
     with open(run / "history.csv", newline="") as handle:
