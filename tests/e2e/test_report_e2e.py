@@ -13,7 +13,8 @@ from tests.e2e.browser import render_counts
 pytestmark = pytest.mark.slow
 
 RUNS = {
-    "classification": ["data=digits", "data.image_size=16", "trainer.epochs=2"],
+    "classification": ["data=digits", "data.image_size=16", "data.max_samples=400",
+                       "trainer.epochs=2"],
     "segmentation": ["conf=shapes_segmentation", "trainer.epochs=1", "data.num_train=64",
                      "data.num_val=16", "data.num_test=16"],
 }
