@@ -3,24 +3,16 @@ the plain Keras baseline's size (the 468k-parameter CNN the issue compares with)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-PATH = REPO / "scripts" / "bench_recipes.py"
+from tests.unit.scripts import REPO, loaded_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_recipes", PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_recipes"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["bench_recipes"]
+    yield from loaded_script("bench_recipes")
 
 
 def test_arguments_choose_recipes_and_the_quick_mode(bench):

@@ -3,25 +3,17 @@ rounds and the FLOP arithmetic. Nothing here is timed: turns of 0 s end at every
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "scripts" / "bench_train.py"
+from tests.unit.scripts import loaded_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_train", PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_train"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["bench_train"]
+    yield from loaded_script("bench_train")
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
