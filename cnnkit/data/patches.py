@@ -77,8 +77,10 @@ def grid_starts(frame: list[int], size: tuple[int, ...]) -> list[tuple[int, ...]
 
 
 def patched(examples: Callable[[Any], Any], sampling: PatchSampling, training: bool, seed: int,
-            count: int, finish: Callable[[Any, Any], Any] | None) -> Callable[[Any], Any]:
-    """`examples(order_seed)` (a stream of whole prepared (x, y)) as a stream of patches.
+            count: int, frame: list[int], finish: Callable[[Any, Any], Any] | None
+            ) -> tuple[Callable[[Any], Any], int]:
+    """`examples(order_seed)` (a stream of whole prepared (x, y) of spatial size `frame`) as a
+    stream of patches, and the number of patches in a pass (-1: unknown).
 
     Training: `per_image` random patches of each example from (order_seed, position), mixed by
     a buffer seeded with order_seed. Otherwise (order_seed None): the grid, or random patches
@@ -86,10 +88,11 @@ def patched(examples: Callable[[Any], Any], sampling: PatchSampling, training: b
     (x, y) runs on each patch (normalisation, when nothing augments before it)."""
     import tensorflow as tf
 
+    frame = [int(d) for d in frame]
+    per = sampling.per_example(training, frame)
+
     def stream(order_seed: Any) -> Any:
         ds = examples(order_seed)
-        frame = [int(d) for d in ds.element_spec[0].shape[:-1]]
-        per = sampling.per_example(training, frame)
         if not training and sampling.val_whole:
             starts = tf.constant(grid_starts(frame, sampling.size), tf.int32)
             ds = ds.map(lambda x, y: _cut(x, y, starts, sampling.size),
@@ -109,7 +112,7 @@ def patched(examples: Callable[[Any], Any], sampling: PatchSampling, training: b
             ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
         return ds
 
-    return stream
+    return stream, count * per if count >= 0 else -1
 
 
 def random_starts(y: Any, frame: list[int], sampling: PatchSampling, seed: Any) -> Any:

@@ -318,9 +318,14 @@ def build_pipeline(
             return prepared.shuffle(max(buffer, 1), seed=order_seed,
                                     reshuffle_each_iteration=False)
 
-    if patches is not None:
-        examples, exact = _patched(examples, patches, training, seed, exact, augmenting,
-                                   preprocessing)
+    if patches is not None:  # normalised after cutting, unless augmentation comes first
+        from cnnkit.data.patches import patched
+
+        def normalize(x: Any, y: Any) -> tuple[Any, Any]:
+            return preprocessing.normalize_fn(x), y
+
+        examples, exact = patched(examples, patches, training, seed, exact,
+                                  preprocessing.frame_shape[:-1], None if augmenting else normalize)
     if not training:
         ds = examples(None).batch(batch_size)
     else:
@@ -336,21 +341,6 @@ def build_pipeline(
     options = tf.data.Options()
     options.threading.max_intra_op_parallelism = 1
     return ds.prefetch(autotune).with_options(options)
-
-
-def _patched(examples: Callable[[Any], Any], patches: Any, training: bool, seed: int,
-             count: int, augmenting: bool, preprocessing: Preprocessing
-             ) -> tuple[Callable[[Any], Any], int]:
-    """`examples` cut into patches, normalised after cutting unless augmentation comes first,
-    and the number of patches in a pass (-1: unknown)."""
-    from cnnkit.data.patches import patched
-
-    def normalize(x: Any, y: Any) -> tuple[Any, Any]:
-        return preprocessing.normalize_fn(x), y
-
-    per = patches.per_example(training, preprocessing.frame_shape[:-1])
-    return (patched(examples, patches, training, seed, count, None if augmenting else normalize),
-            count * per if count >= 0 else -1)
 
 
 def _fix_zero_graph_seed() -> None:
