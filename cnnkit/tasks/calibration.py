@@ -13,12 +13,21 @@ import numpy as np
 BINS = 15
 
 
+def bin_edges(bins: int = BINS) -> np.ndarray:
+    return np.linspace(0.0, 1.0, bins + 1)
+
+
+def confidence_bins(confidence: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """The equal-width bin (0 .. bins-1) of each top-class probability."""
+    return np.clip(np.digitize(confidence, bin_edges(bins)[1:-1], right=True), 0, bins - 1)
+
+
 def reliability(y_true: np.ndarray, probs: np.ndarray, bins: int = BINS) -> dict[str, Any]:
     """Per bin: edges, count, accuracy and mean confidence (None where empty), and the ECE."""
     confidence = probs.max(-1)
     correct = (probs.argmax(-1) == y_true).astype("float64")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    edges = bin_edges(bins)
+    which = confidence_bins(confidence, bins)
     counts = np.bincount(which, minlength=bins)
     accuracy = np.bincount(which, correct, minlength=bins)
     mean_conf = np.bincount(which, confidence, minlength=bins)

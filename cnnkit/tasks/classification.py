@@ -10,7 +10,6 @@ average precision. `task.mode=auto` is multilabel when the data give multi-hot l
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from cnnkit.tasks import TASKS
 from cnnkit.tasks.base import PredictionTable, Task, print_metrics_table
 from cnnkit.tasks.bootstrap import per_sample_losses
 from cnnkit.tasks.calibration import expected_calibration_error
+from cnnkit.tasks.classification_scores import ClassificationScores
 from cnnkit.tasks.schemas import CLASSIFICATION_LOSSES, ClassificationSchema
 
 losses = lazy("cnnkit.tasks.losses")  # Keras objects: imported when first used
@@ -254,7 +254,7 @@ class Classification(Task):
         """Loss, accuracy, top-k, macro F1, AUC and ECE of single-label samples."""
         if "probs" not in self.samples:
             return None
-        return partial(classification_scores, **self.samples)
+        return ClassificationScores(**self.samples)
 
     def _evaluate_multilabel(self, report: dict[str, Any], y_true: np.ndarray, probs: np.ndarray,
                              names: list[str]) -> dict[str, Any]:
@@ -334,30 +334,3 @@ class Classification(Task):
             rows.append([sample_id, label, *probs])
         return PredictionTable(["id", "prediction", *(f"prob_{n}" for n in names)], rows,
                                float_format=".6f")
-
-
-def classification_scores(index: np.ndarray, y_true: np.ndarray, probs: np.ndarray,
-                          loss: np.ndarray, top_k: int) -> dict[str, float | None]:
-    """The report's scalar metrics on the samples `index` (a bootstrap resample)."""
-    from sklearn.metrics import roc_auc_score
-
-    y, p = y_true[index], probs[index]
-    n_classes = p.shape[-1]
-    pred = p.argmax(-1)
-    matrix = np.bincount(y * n_classes + pred, minlength=n_classes**2).reshape(n_classes, n_classes)
-    tp = np.diag(matrix).astype("float64")
-    f1 = np.divide(2 * tp, matrix.sum(0) + matrix.sum(1), out=np.zeros(n_classes),
-                   where=(matrix.sum(0) + matrix.sum(1)) > 0)
-    scores: dict[str, float | None] = {"loss": float(loss[index].mean()),
-                                       "accuracy": float(np.mean(pred == y)),
-                                       "macro_f1": float(f1.mean()),
-                                       "ece": expected_calibration_error(y, p)}
-    if top_k:
-        top = np.argsort(-p, axis=-1)[:, :top_k]
-        scores[f"top{top_k}_accuracy"] = float(np.mean((top == y[:, None]).any(-1)))
-    present = np.unique(y)
-    if n_classes == 2 and len(present) == 2:
-        scores["auc"] = float(roc_auc_score(y, p[:, 1]))
-    elif n_classes > 2 and len(present) == n_classes:
-        scores["auc"] = float(roc_auc_score(y, p, multi_class="ovr", labels=list(range(n_classes))))
-    return scores
