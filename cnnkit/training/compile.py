@@ -12,6 +12,7 @@ from typing import Any
 from cnnkit.config.check import setting
 from cnnkit.errors import ConfigError
 from cnnkit.registry import Registry
+from cnnkit.training.ema import warm_up_ema
 from cnnkit.training.schedules import SCHEDULES, check_schedule
 
 CLIP_KEYS = ("clipnorm", "global_clipnorm", "clipvalue")
@@ -99,7 +100,8 @@ def build_optimizer(opt_cfg: Any, trainer_cfg: Any, steps_per_epoch: int, epochs
         # Keras updates the average at every batch, also the ones that only accumulate, so the
         # decay per batch is the root that gives `trainer.ema` per weight update.
         common.update(use_ema=True, ema_momentum=float(trainer_cfg.ema) ** (1.0 / accumulate))
-    return OPTIMIZERS.get(str(opt_cfg.name))(opt_cfg, common)
+    optimizer = OPTIMIZERS.get(str(opt_cfg.name))(opt_cfg, common)
+    return warm_up_ema(optimizer) if common.get("use_ema") else optimizer
 
 
 def _register(name: str) -> Any:

@@ -109,7 +109,8 @@ def test_warm_up_with_a_constant_rate_is_accepted() -> None:
 
 def test_a_fit_accumulates_keeps_an_ema_and_reloads_with_its_schedule(tmp_path) -> None:
     """Keras 3.15 under accumulation: schedules see batches, weights move every 2nd batch, the
-    average is taken every batch, and the weights become the average when fit ends."""
+    average is taken every batch, and the weights become the average when fit ends; the
+    optimizer's config keeps the decay as given."""
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
@@ -133,11 +134,13 @@ def test_a_fit_accumulates_keeps_an_ema_and_reloads_with_its_schedule(tmp_path) 
     assert [lr for _, lr in seen] == pytest.approx([0.1] * 3 + [0.05] * 4 + [0.025])
     average = weights[0]
     for index, w in enumerate(weights[1:], start=1):  # momentum 0 until the first update is done
-        momentum = 0.9 if index >= 2 else 0.0
+        updates = index // 2  # then the warmed-up decay of cnnkit.training.ema, capped at 0.9
+        momentum = min(0.9, (1 + updates) / (10 + updates)) if updates else 0.0
         average = momentum * average + (1 - momentum) * w
     final = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(final, average, rtol=1e-5)
     assert not np.allclose(final, weights[-1])
+    assert optimizer.get_config()["ema_momentum"] == pytest.approx(0.9)
 
     model.save(tmp_path / "model.keras")
     again = keras.models.load_model(tmp_path / "model.keras")
