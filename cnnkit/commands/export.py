@@ -23,6 +23,7 @@ from cnnkit.export.parity import accuracy_change, parity, reference_outputs
 from cnnkit.export.runtime import load_exported
 from cnnkit.export.serving import serving_function
 from cnnkit.io.rundir import EXPORT, RunDir, read_task_state, write_json
+from cnnkit.models.precision import as_float32
 from cnnkit.tasks import get_task
 
 USAGE = "cnnkit export run=RUN_DIR format=savedmodel|onnx|tflite [quantize=none|float16|int8] [output=DIR]"
@@ -77,7 +78,8 @@ def run(args: list[str]) -> dict[str, Any]:
             f"`run={named['run']}` trained on patches (data.patch_size="
             f"{preprocessing.patch_shape}); an exported model takes whole inputs of one size and "
             "no sliding window. Expected a run trained on whole images; use `cnnkit predict`")
-    model = run_dir.load_model()
+    trained = run_dir.load_model()
+    model = as_float32(trained)  # ONNX and TFLite have no bfloat16 convolutions
     folder = Path(named.get("output") or run_dir.path / EXPORT).expanduser()
     data = prepare_data(cfg, task.target_kind, preprocessing=preprocessing)
     check_split = "val" if data.has_split("val") else "train"
@@ -98,6 +100,11 @@ def run(args: list[str]) -> dict[str, Any]:
     checks = json.loads(parity_file.read_text()) if parity_file.is_file() else {}
     write_json(parity_file, {**checks, path.name: result})
     out = console()
+    if model is not trained:
+        mixed = next((layer.dtype_policy.name for layer in trained.layers  # a nested model's
+                      if layer.dtype_policy.name != "float32"), "mixed precision")  # may hide it
+        out.print(f"The run computes in {mixed}: exported in float32 with its weights, and parity "
+                  "is against that float32 model")
     out.print(f"Exported {fmt}{'' if quantize == 'none' else f' ({quantize})'} to {path}")
     out.print(f"parity on {result['samples']} {check_split} inputs: max |difference| "
               f"{result['max_abs_diff']:.3g}"

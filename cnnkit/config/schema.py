@@ -23,6 +23,7 @@ class TrainerSchema:
     steps_per_execution: Literal["auto"] | int = setting("auto", min=1)
     jit_compile: Literal["auto"] | bool = "auto"
     mixed_precision: Literal["auto"] | bool = "auto"
+    threads: Literal["auto"] | int = setting("auto", min=1)  # TensorFlow's threads per op
     distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
     monitor: str = "val_loss"
     monitor_mode: Literal["auto", "min", "max"] = "auto"

@@ -149,13 +149,25 @@ def default_input_shape(raw_shape: list[int], image_size: Any, patch_size: Any =
     return list(raw_shape)
 
 
+def array_input_shape(source: SourceData, data_cfg: Any) -> list[int] | None:
+    """The model input shape of a source whose training split is in-memory arrays, found
+    without TensorFlow (the engine chooses its thread pools before TensorFlow starts); None for
+    file and tf.data splits."""
+    split = source.splits.get("train")
+    if not (isinstance(split, tuple) and isinstance(split[0], np.ndarray)):
+        return None
+    return default_input_shape(list(split[0].shape[1:]), data_cfg.get("image_size"),
+                               data_cfg.get("patch_size"))
+
+
 def prepare_data(cfg: Any, target_kind: Any, input_shape: list[int] | None = None,
-                 preprocessing: Preprocessing | None = None) -> PreparedData:
+                 preprocessing: Preprocessing | None = None,
+                 source: SourceData | None = None) -> PreparedData:
     """Load `cfg.data` and fit the preprocessing on its training split (or reuse a saved one).
 
     `target_kind` is the task's (`Task.target_kind`): the caller asks the task, so the data
     need not know tasks, and targets are resized and augmented with the inputs as it says."""
-    source = load_source(cfg.data)
+    source = source or load_source(cfg.data)
     if preprocessing is None:
         train = source.split("train")
         raw_shape = example_shape(as_dataset(train))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnnkit.data.build import PreparedData, prepare_data
+from cnnkit.data.build import PreparedData, array_input_shape, prepare_data
 from cnnkit.data.fingerprint import fingerprint
 from cnnkit.data.input_size import describe_input
+from cnnkit.data.sources import load_source
 from cnnkit.errors import CnnkitError, ConfigError
 from cnnkit.io import manifest, rundir
 from cnnkit.io.evaluation import evaluate_split
@@ -36,7 +37,10 @@ from cnnkit.training.state import TrainingState, read_state
 from cnnkit.training.strategy import (
     DevicePolicy,
     build_policy,
+    intra_op_threads,
     multi_worker,
+    multi_worker_requested,
+    set_intra_op_threads,
     steps_per_execution,
 )
 
@@ -141,12 +145,21 @@ class Engine:
         from cnnkit.tasks.model_config import complete_model_config
 
         cfg = self.cfg
+        # the source first: an in-memory one gives the input size that trainer.threads=auto
+        # needs before TensorFlow's first op fixes its thread pools. Not under a cluster: a
+        # tf.data source would start TensorFlow before MultiWorkerMirroredStrategy, which must
+        # come first
+        source = None if multi_worker_requested(str(cfg.trainer.distribute)) else load_source(cfg.data)
+        shape = cfg.model.get("input_shape") or (source and array_input_shape(source, cfg.data))
+        threads = set_intra_op_threads(
+            intra_op_threads(cfg.trainer.threads, cfg.data.batch_size, shape),
+            explicit=cfg.trainer.threads != "auto")
         keras.utils.set_random_seed(int(cfg.seed))
         if cfg.trainer.get("deterministic"):
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
-        self.policy: DevicePolicy = build_policy(cfg.trainer)
+        self.policy: DevicePolicy = build_policy(cfg.trainer, threads)
         self.state: TrainingState | None = read_state(self.run_path) if self.resume else None
         start = self.state.epoch if self.state else 0
         verb = f"resuming after epoch {start}" if self.resume else "cnnkit train"
@@ -155,7 +168,8 @@ class Engine:
         if note := align_data_normalize(cfg):
             self.out.print(f"  {note}")
         self.data: PreparedData = prepare_data(cfg, self.task.target_kind,
-                                               input_shape=cfg.model.get("input_shape"))
+                                               input_shape=cfg.model.get("input_shape"),
+                                               source=source)
         self.out.print(f"  data: {describe_input(self.data.source, self.data.preprocessing)}")
         replicas = self.policy.strategy.num_replicas_in_sync
         batch = global_batch_size(cfg.data.batch_size, replicas, cfg.trainer.batch_per_replica)

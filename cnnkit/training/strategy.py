@@ -11,6 +11,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cnnkit.errors import ConfigError
@@ -30,11 +31,78 @@ class DevicePolicy:
     jit_compile: bool
     mixed_precision: bool
     gpus: int
+    threads: int | None = None  # TensorFlow's threads per op when cnnkit set them
+
+    @property
+    def precision(self) -> str:
+        return precision_policy(self.mixed_precision, self.gpus)
 
     def describe(self) -> str:
+        slow = (" (this CPU has no bfloat16 units: emulated, slower than float32; set "
+                "trainer.mixed_precision=false)"
+                if self.precision == "mixed_bfloat16" and cpu_has_bfloat16() is False else "")
+        threads = f"; {_count(self.threads, 'thread')} per op" if self.threads else ""
         return (f"{strategy_in_words(self.strategy, self.gpus)}; XLA "
-                f"{'on' if self.jit_compile else 'off'}; "
-                f"{'mixed_float16' if self.mixed_precision else 'float32'}")
+                f"{'on' if self.jit_compile else 'off'}; {self.precision}{slow}{threads}")
+
+
+#: below this many input values per batch (batch x the model input's size) a training step's
+#: ops are too small to split across cores: on the default CNN and 8x8 digits at batch 32
+#: (2,048), scripts/bench_train.py measured cnnkit at 1.24x the PyTorch loop of the same run
+#: with one thread per core and 1.42x with one thread per op; the 468k-parameter CNN at batch
+#: 128 on 28x28 images (100,352) lost ~7% with one thread
+SMALL_STEP_VALUES = 2**16
+
+
+def intra_op_threads(value: Any, batch_size: int, input_shape: list[int] | None) -> int | None:
+    """`trainer.threads`: TensorFlow's threads per op, or None for its default (one per core).
+    auto: 1 when a batch holds fewer than SMALL_STEP_VALUES input values, else the default (also
+    when the input shape is not known before TensorFlow starts)."""
+    if value != "auto":
+        return int(value)
+    if not input_shape or any(d is None for d in input_shape):
+        return None
+    return 1 if int(batch_size) * math.prod(int(d) for d in input_shape) < SMALL_STEP_VALUES else None
+
+
+def set_intra_op_threads(threads: int | None, explicit: bool) -> int | None:
+    """Apply `threads` (must run before TensorFlow's first op); the number in effect, or None.
+    Where TensorFlow already runs in this process (a notebook, tests) its pools stay: an explicit
+    `trainer.threads` is then refused, auto keeps them."""
+    import tensorflow as tf
+
+    if threads is None or tf.config.threading.get_intra_op_parallelism_threads() == threads:
+        return threads
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError as exc:
+        if explicit:
+            raise ConfigError(
+                f"`trainer.threads={threads}` needs a process where TensorFlow has not run yet "
+                "(its thread pools are fixed at the first op). Received: a process where it "
+                "has. Expected: a fresh `cnnkit train`, or trainer.threads=auto") from exc
+        return None
+    return threads
+
+
+def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
+    """Whether the CPU has AMX or AVX-512 bfloat16 instructions (None: not known, e.g. not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return None
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), None)
+    return None if flags is None else bool({"amx_bf16", "avx512_bf16"} & set(flags))
+
+
+def precision_policy(mixed: bool, gpus: int) -> str:
+    """The Keras dtype policy of `trainer.mixed_precision`: float16 on GPUs (tensor cores; Keras
+    scales the loss), bfloat16 on CPUs, where oneDNN runs it on AMX / AVX-512 BF16 units (a
+    2048x2048 matmul ran 2.3x float32's speed on this machine's Xeon) and float16 is emulated."""
+    if not mixed:
+        return "float32"
+    return "mixed_float16" if gpus else "mixed_bfloat16"
 
 
 def _count(number: int, noun: str) -> str:
@@ -100,7 +168,7 @@ def _pick(value: Any, auto: bool) -> bool:
     return auto if value == "auto" else bool(value)
 
 
-def build_policy(trainer_cfg: Any) -> DevicePolicy:
+def build_policy(trainer_cfg: Any, threads: int | None = None) -> DevicePolicy:
     """Choose the strategy, XLA and precision; must run before any model is built."""
     import keras
     import tensorflow as tf
@@ -116,8 +184,8 @@ def build_policy(trainer_cfg: Any) -> DevicePolicy:
     else:
         strategy = tf.distribute.get_strategy()
     mixed = _pick(trainer_cfg.mixed_precision, gpus > 0)
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
-    return DevicePolicy(strategy, _pick(trainer_cfg.jit_compile, gpus > 0), mixed, gpus)
+    keras.mixed_precision.set_global_policy(precision_policy(mixed, gpus))
+    return DevicePolicy(strategy, _pick(trainer_cfg.jit_compile, gpus > 0), mixed, gpus, threads)
 
 
 def multi_worker(strategy: Any) -> bool:

@@ -145,8 +145,22 @@ def build_from_spec(
             raise ModelSpecError(f"`model.outputs` names {out!r}, which is not an item."
                                  f"{did_you_mean(out, expander.top.names)}")
         resolved.append(tensors[expander.resolve(out)])
+    resolved = [float32_output(t) for t in resolved]
     return keras.Model(
         model_input,
         resolved[0] if len(resolved) == 1 else resolved,
         name=name,
     )
+
+
+def float32_output(tensor: Any) -> Any:
+    """`tensor`, or under a mixed-precision policy the same output computed in float32: its
+    layer is made again with a float32 policy and called on the same inputs (the first one is
+    left out of the graph). As Keras' mixed-precision guide advises, outputs and so losses and
+    metrics stay float32: `in_top_k` refuses bfloat16 scores, and a float16 softmax overflows."""
+    if str(tensor.dtype) == "float32":
+        return tensor
+    layer = tensor._keras_history.operation
+    node = layer._inbound_nodes[0]
+    again = type(layer).from_config({**layer.get_config(), "dtype": "float32"})
+    return again(*node.arguments.args, **node.arguments.kwargs)

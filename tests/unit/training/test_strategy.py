@@ -75,3 +75,45 @@ def test_auto_is_the_default_and_other_words_are_refused() -> None:
         validated(compose("train", ["trainer.steps_per_execution=fast"]))
     with pytest.raises(ConfigError, match=r"`trainer\.steps_per_execution` must be at least 1"):
         validated(compose("train", ["trainer.steps_per_execution=0"]))
+
+
+def test_mixed_precision_is_bfloat16_on_a_cpu_and_says_when_the_cpu_lacks_it(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    import cnnkit.training.strategy as strategy
+
+    assert strategy.precision_policy(True, gpus=0) == "mixed_bfloat16"
+    assert strategy.precision_policy(True, gpus=1) == "mixed_float16"
+    assert strategy.precision_policy(False, gpus=0) == "float32"
+    (tmp_path / "amx").write_text("processor\t: 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_tile\n")
+    (tmp_path / "old").write_text("processor\t: 0\nflags\t\t: fpu sse avx2\n")
+    assert strategy.cpu_has_bfloat16(str(tmp_path / "amx")) is True
+    assert strategy.cpu_has_bfloat16(str(tmp_path / "old")) is False
+    assert strategy.cpu_has_bfloat16(str(tmp_path / "absent")) is None
+    monkeypatch.setattr(strategy, "cpu_has_bfloat16", lambda: False)
+    policy = DevicePolicy(tf.distribute.get_strategy(), jit_compile=False, mixed_precision=True, gpus=0)
+    assert policy.describe().startswith("one device, no distribution; CPU; XLA off; mixed_bfloat16 "
+                                        "(this CPU has no bfloat16 units")
+
+
+def test_threads_auto_is_one_per_op_for_small_steps_only():
+    from cnnkit.training.strategy import intra_op_threads
+
+    assert intra_op_threads("auto", 32, [8, 8, 1]) == 1  # the default CNN on digits: 2,048 values
+    assert intra_op_threads("auto", 128, [28, 28, 1]) is None  # 100,352: TensorFlow's default
+    assert intra_op_threads("auto", 32, None) is None  # not known before TensorFlow starts
+    assert intra_op_threads(3, 32, [8, 8, 1]) == 3
+
+
+def test_explicit_threads_are_refused_once_tensorflow_runs_and_auto_keeps_its_pools():
+    import tensorflow as tf
+
+    from cnnkit.training.strategy import set_intra_op_threads
+
+    tf.constant(1.0) + 1.0  # TensorFlow has run in this process
+    current = tf.config.threading.get_intra_op_parallelism_threads()
+    other = current + 1
+    with pytest.raises(ConfigError, match=rf"`trainer.threads={other}` needs a process where"):
+        set_intra_op_threads(other, explicit=True)
+    assert set_intra_op_threads(other, explicit=False) is None
+    assert set_intra_op_threads(None, explicit=False) is None
