@@ -20,14 +20,18 @@ CONFIDENT = 0.8  # a sample is "confidently classified" when its top probability
 
 def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """FID of two (N, D) feature arrays."""
+    import warnings
+
     from scipy import linalg
 
     mu1, mu2 = real.mean(0), fake.mean(0)
     s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
-    root, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(root).all():  # near-singular product: regularise as pytorch-fid does
-        eye = np.eye(len(s1)) * 1e-6
-        root = linalg.sqrtm((s1 + eye) @ (s2 + eye))
+    with warnings.catch_warnings():  # a ReLU feature that is always 0 makes both singular
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(s1 @ s2)  # (`disp=False`, deprecated in SciPy 1.17, goes in 1.18)
+        if not np.isfinite(root).all():  # near-singular product: regularise as pytorch-fid does
+            eye = np.eye(len(s1)) * 1e-6
+            root = linalg.sqrtm((s1 + eye) @ (s2 + eye))
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2.0 * np.real(root)))
 
 

@@ -38,3 +38,14 @@ def test_class_report_sees_collapse_and_agreement():
     collapsed = class_report(np.tile([0.5, 0.5] + [0.0] * 8, (100, 1)), requested=None)
     assert collapsed["class_histogram"][0] == 100 and collapsed["class_entropy"] == 0.0
     assert collapsed["confident_fraction"] == 0.0 and "class_agreement" not in collapsed
+
+
+def test_fid_of_features_with_a_dead_unit_is_finite_and_quiet():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(200, 8)), rng.normal(0.5, 1.0, size=(200, 8))
+    real[:, 3] = fake[:, 3] = 0.0  # a ReLU unit that never fires: singular covariances
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(frechet_distance(real, fake)) and frechet_distance(real, fake) > 0
