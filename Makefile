@@ -25,12 +25,12 @@ $(STAMP): pyproject.toml setup.py
 install: $(STAMP)  ## create .venv and install cnnkit with its dev tools
 
 demo: $(STAMP)  ## train the default model on the built-in digits, evaluate it, print its summary
-	$(BIN)/cnnkit train trainer.epochs=5 hydra.run.dir=$(DEMO_RUN)
+	$(BIN)/cnnkit train trainer.epochs=5 hydra.run.dir=$(DEMO_RUN) overwrite=true
 	$(BIN)/cnnkit evaluate run=$(DEMO_RUN) data.split=test
 	$(BIN)/cnnkit summary
 
 test: $(STAMP)  ## the whole test suite (unit + end-to-end CLI); what CI runs
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=20
 
 test-fast: $(STAMP)  ## unit tests only (skips the slow end-to-end runs)
 	$(BIN)/python -m pytest -q -m "not slow"
