@@ -249,3 +249,11 @@ def test_vgg_small_of_the_recipes_has_its_hand_count():
     stages = [(1, 32), (32, 32), (32, 64), (64, 64), (64, 128), (128, 128)]
     assert model.count_params() == sum(conv(9, cin, cout, bias=False) + bn(cout)
                                        for cin, cout in stages) + 128 * 10 + 10 == 289_066
+
+
+def test_vgg_small_depths_set_the_units_per_stage():
+    model = build("vgg_small", "model.input_shape=[28,28,1]", "model.num_classes=10",
+                  "model.depths=[1,2,1]")
+    stages = [(1, 32), (32, 64), (64, 64), (64, 128)]
+    assert model.count_params() == sum(conv(9, cin, cout, bias=False) + bn(cout)
+                                       for cin, cout in stages) + 128 * 10 + 10
