@@ -4,7 +4,9 @@ and scoring samples against real images.
 Samples are images in [0, 1] in the model's input shape; `cnnkit.io.samples` writes them (a grid,
 one PNG each, or an array in the data's raw units). Latent vectors come from a NumPy generator
 seeded by the caller, so `cnnkit sample seed=S` and the epoch grids (always seed 0: the same
-noise every epoch, so the grids show how one set of samples evolves) are reproducible.
+noise every epoch, so the grids show how one set of samples evolves) are reproducible. With
+`task.truncation=T` they come from the normal prior truncated to [-T, T] (the truncation trick
+of BigGAN: fewer samples from the prior's sparse tails, where a generator was trained least).
 
 `evaluate` reports the model's losses on the split and, given a feature space (the
 `task.feature_run` classifier, loaded by `cnnkit.io.feature_space`), FID and KID of
@@ -59,15 +61,25 @@ class Generative(Task):
         """`n` images (N, *shape) in [0, 1]; `labels` (N,) for a conditional model (None: the
         classes in turn)."""
         rng = np.random.default_rng(seed)
-        return self.decode(model, rng.standard_normal((n, model.latent_dim), "float32"),
+        return self.decode(model, self.latent(rng, (n, model.latent_dim)),
                            self._labels(model, n, labels))
+
+    def latent(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Latent vectors from the prior, truncated to [-T, T] when `task.truncation=T`."""
+        limit = self.option("truncation")
+        if limit is None:
+            return rng.standard_normal(shape).astype("float32")
+        from scipy.stats import truncnorm
+
+        return truncnorm.rvs(-float(limit), float(limit), size=shape,
+                             random_state=rng).astype("float32")
 
     def interpolate(self, model: Any, rows: int, steps: int = GRID_COLUMNS,
                     seed: int = 0) -> np.ndarray:
         """`rows` walks of `steps` images each between two random latent vectors (spherical
         interpolation, which stays where Gaussian samples lie); conditional: one class per row."""
         rng = np.random.default_rng(seed)
-        ends = rng.standard_normal((2, rows, model.latent_dim))
+        ends = self.latent(rng, (2, rows, model.latent_dim)).astype("float64")
         t = np.linspace(0.0, 1.0, steps)[None, :, None]
         a, b = ends[0][:, None], ends[1][:, None]
         cos = (a * b).sum(-1, keepdims=True) / (

@@ -108,3 +108,15 @@ def test_unconditional_gan_refuses_a_class():
     assert task.target_kind == "input"
     with pytest.raises(ConfigError, match="not conditional"):
         task.sample(build_model(cfg.model), 2, np.zeros(2))
+
+
+def test_truncation_keeps_latent_values_within_the_limit_and_off_draws_the_full_prior():
+    def latent(*args):
+        cfg = compose("train", ["task=gan", "model=dcgan", *args])
+        return get_task(cfg.task, cfg).latent(np.random.default_rng(0), (4000, 8))
+
+    truncated = latent("task.truncation=0.5")
+    assert truncated.shape == (4000, 8) and np.abs(truncated).max() <= 0.5
+    assert truncated.std() > 0.25  # spread over the interval, not collapsed to 0
+    full = latent()
+    assert np.abs(full).max() > 3.0  # the untruncated normal reaches its tails
