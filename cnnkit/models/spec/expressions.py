@@ -1,5 +1,8 @@
 """`$arg` references and the arithmetic on them in a layer spec (`"$filters * 4"`): numbers
-and + - * / // % ** only, computed by walking the syntax tree, so nothing is executed."""
+and + - * / // % ** only, computed by walking the syntax tree, so nothing is executed.
+
+Arithmetic on numbers alone is computed too: it is what an OmegaConf interpolation such as
+`"${model.base_filters} * 2"` leaves (`"64 * 2"`), and what YAML 1.1 leaves of `1e-3` (a string)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 from cnnkit.errors import ModelSpecError, did_you_mean
 
 ARG = re.compile(r"\$([A-Za-z_]\w*)")
+NUMBERS_ONLY = re.compile(r"[\d\s.eE+\-*/%()]*\d[\d\s.eE+\-*/%()]*")
 _OPERATORS: dict[type, Callable[..., Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
@@ -84,6 +88,11 @@ def substitute(value: Any, args: Args, where: str) -> Any:
         return {k: substitute(v, args, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [substitute(v, args, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str) and "$" not in value and NUMBERS_ONLY.fullmatch(value):
+        try:
+            return _evaluate(value, args, f"`{where}`")
+        except ModelSpecError:  # e.g. "1.2.3": not arithmetic, left to the layer to refuse
+            return value
     if not isinstance(value, str) or "$" not in value:
         return value
     for ref in ARG.findall(value):

@@ -190,3 +190,13 @@ def test_rank_that_does_not_fit_the_input_is_named():
     with pytest.raises(ModelSpecError, match=(r"`model\.rank` is 1 but `model\.input_shape` \[8, 8, 1\] has 2 "
                                               r"spatial dimension\(s\).*\(steps, then channels\)")):
         build_from_spec([{"conv_bn": {"filters": 2}}], [8, 8, 1], blocks=BLOCKS, rank=1)
+
+
+def test_arithmetic_on_numbers_alone_is_computed_as_an_interpolation_leaves_it():
+    layers = [{"Conv2D": {"filters": "4 * 2", "kernel_size": "(1 + 2)", "padding": "same"},
+               "name": "c"},
+              {"BatchNormalization": {"epsilon": "1e-3"}, "name": "bn"}]  # YAML 1.1: a string
+    model = build_from_spec(layers, [4, 4, 1])
+    assert model.get_layer("c").output.shape[-1] == 8
+    assert model.get_layer("c").kernel_size == (3, 3)
+    assert model.get_layer("bn").epsilon == pytest.approx(1e-3)
