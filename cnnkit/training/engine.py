@@ -41,6 +41,7 @@ from cnnkit.training.strategy import (
     multi_worker,
     multi_worker_requested,
     set_intra_op_threads,
+    small_step,
     steps_per_execution,
 )
 
@@ -154,12 +155,13 @@ class Engine:
         threads = set_intra_op_threads(
             intra_op_threads(cfg.trainer.threads, cfg.data.batch_size, shape),
             explicit=cfg.trainer.threads != "auto")
+        small = small_step(cfg.data.batch_size, shape)
         keras.utils.set_random_seed(int(cfg.seed))
         if cfg.trainer.get("deterministic"):
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
-        self.policy: DevicePolicy = build_policy(cfg.trainer, threads)
+        self.policy: DevicePolicy = build_policy(cfg.trainer, threads, small)
         self.state: TrainingState | None = read_state(self.run_path) if self.resume else None
         start = self.state.epoch if self.state else 0
         verb = f"resuming after epoch {start}" if self.resume else "cnnkit train"

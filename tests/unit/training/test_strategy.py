@@ -96,6 +96,16 @@ def test_mixed_precision_is_bfloat16_on_a_cpu_and_says_when_the_cpu_lacks_it(tmp
                                         "(this CPU has no bfloat16 units")
 
 
+def test_auto_mixed_precision_is_bfloat16_only_on_a_cpu_with_bfloat16_units_and_a_large_step():
+    from cnnkit.training.strategy import auto_mixed_precision
+
+    assert auto_mixed_precision(gpus=0, small=False, has_bfloat16=True)  # AMX, 28x28 at batch 128
+    assert not auto_mixed_precision(gpus=0, small=False, has_bfloat16=False)  # emulated: slower
+    assert not auto_mixed_precision(gpus=0, small=True, has_bfloat16=True)  # digits: casts cost more
+    assert not auto_mixed_precision(gpus=0, small=None, has_bfloat16=True)  # size not known yet
+    assert auto_mixed_precision(gpus=1, small=True, has_bfloat16=None)  # float16 on any GPU
+
+
 def test_threads_auto_is_one_per_op_for_small_steps_only():
     from cnnkit.training.strategy import intra_op_threads
 
