@@ -6,7 +6,7 @@ one PNG each, or an array in the data's raw units). Latent vectors come from a N
 seeded by the caller, so `cnnkit sample seed=S` and the epoch grids (always seed 0: the same
 noise every epoch, so the grids show how one set of samples evolves) are reproducible. With
 `task.truncation=T` they come from the normal prior truncated to [-T, T] (the truncation trick
-of BigGAN: fewer samples from the prior's sparse tails, where a generator was trained least).
+of BigGAN; it lowered the DCGAN of fashion_gan's sample quality, see the README).
 
 `evaluate` reports the model's losses on the split and, given a feature space (the
 `task.feature_run` classifier, loaded by `cnnkit.io.feature_space`), FID and KID of

@@ -116,8 +116,8 @@ class GenerativeSchema:
     feature_run: str | None = None  # a classifier run: FID/KID in its feature space
     eval_samples: int = setting(1000, min=2)  # samples `cnnkit evaluate` scores
     grid_size: int = setting(64, min=1)  # samples in each epoch's grid (conditional: per class row)
-    # the truncation trick (Brock et al. 2019): latent values beyond +-truncation are redrawn, so
-    # samples are more typical and less varied; null: the full normal prior
+    # the truncation trick (Brock et al. 2019): latent values beyond +-truncation are redrawn
+    # (fewer, more typical modes for a generator trained for it); null: the full normal prior
     truncation: float | None = setting(None, gt=0)
 
 
