@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.tasks.calibration import BINS, confidence_bins
+from cnnkit.tasks.calibration import binned_ece, confidence_bins
 
 
 class ClassificationScores:
@@ -58,17 +58,13 @@ class ClassificationScores:
         scores: dict[str, float | None] = {"loss": float(w @ self.loss / total),
                                            "accuracy": float(w @ self.correct / total),
                                            "macro_f1": float(f1.mean()),
-                                           "ece": self._ece(w, total)}
+                                           "ece": binned_ece(self.bin, self.correct,
+                                                             self.confidence, w)}
         if self.top_k:
             scores[f"top{self.top_k}_accuracy"] = float(w @ self.in_top_k / total)
         if np.all(np.bincount(self.y, weights=w, minlength=self.classes) > 0):
             scores["auc"] = self._auc(w)
         return scores
-
-    def _ece(self, w: np.ndarray, total: float) -> float:
-        hits = np.bincount(self.bin, weights=w * self.correct, minlength=BINS)
-        confidence = np.bincount(self.bin, weights=w * self.confidence, minlength=BINS)
-        return float(np.abs(hits - confidence).sum() / total)  # sum_b n_b/N |acc_b - conf_b|
 
     def _auc(self, w: np.ndarray) -> float:
         """Mann-Whitney: per class, the share of (positive, negative) pairs ranked right, ties

@@ -152,10 +152,9 @@ class Engine:
         # come first
         source = None if multi_worker_requested(str(cfg.trainer.distribute)) else load_source(cfg.data)
         shape = cfg.model.get("input_shape") or (source and array_input_shape(source, cfg.data))
-        threads = set_intra_op_threads(
-            intra_op_threads(cfg.trainer.threads, cfg.data.batch_size, shape),
-            explicit=cfg.trainer.threads != "auto")
         small = small_step(cfg.data.batch_size, shape)
+        threads = set_intra_op_threads(intra_op_threads(cfg.trainer.threads, small),
+                                       explicit=cfg.trainer.threads != "auto")
         keras.utils.set_random_seed(int(cfg.seed))
         if cfg.trainer.get("deterministic"):
             import tensorflow as tf

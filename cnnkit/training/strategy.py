@@ -62,12 +62,12 @@ def small_step(batch_size: int, input_shape: list[int] | None) -> bool | None:
     return int(batch_size) * math.prod(int(d) for d in input_shape) < SMALL_STEP_VALUES
 
 
-def intra_op_threads(value: Any, batch_size: int, input_shape: list[int] | None) -> int | None:
+def intra_op_threads(value: Any, small: bool | None) -> int | None:
     """`trainer.threads`: TensorFlow's threads per op, or None for its default (one per core).
-    auto: 1 for a small step, else the default (also when the step's size is not known)."""
+    auto: 1 for a small step (`small_step`), else the default (also when its size is unknown)."""
     if value != "auto":
         return int(value)
-    return 1 if small_step(batch_size, input_shape) else None
+    return 1 if small else None
 
 
 def set_intra_op_threads(threads: int | None, explicit: bool) -> int | None:

@@ -107,12 +107,15 @@ def test_auto_mixed_precision_is_bfloat16_only_on_a_cpu_with_bfloat16_units_and_
 
 
 def test_threads_auto_is_one_per_op_for_small_steps_only():
-    from cnnkit.training.strategy import intra_op_threads
+    from cnnkit.training.strategy import intra_op_threads, small_step
 
-    assert intra_op_threads("auto", 32, [8, 8, 1]) == 1  # the default CNN on digits: 2,048 values
-    assert intra_op_threads("auto", 128, [28, 28, 1]) is None  # 100,352: TensorFlow's default
-    assert intra_op_threads("auto", 32, None) is None  # not known before TensorFlow starts
-    assert intra_op_threads(3, 32, [8, 8, 1]) == 3
+    def threads(value, batch, shape):
+        return intra_op_threads(value, small_step(batch, shape))
+
+    assert threads("auto", 32, [8, 8, 1]) == 1  # the default CNN on digits: 2,048 values
+    assert threads("auto", 128, [28, 28, 1]) is None  # 100,352: TensorFlow's default
+    assert threads("auto", 32, None) is None  # not known before TensorFlow starts
+    assert threads(3, 32, [8, 8, 1]) == 3
 
 
 def test_explicit_threads_are_refused_once_tensorflow_runs_and_auto_keeps_its_pools():
