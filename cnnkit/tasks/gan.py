@@ -7,7 +7,10 @@ Losses (`task.loss`), on the discriminator's logits d(real), d(fake):
     wgan_gp         D: d(fake) - d(real) + gp_weight * (|grad d(x_hat)| - 1)^2   G: -d(fake)
                     (Gulrajani et al. 2017; x_hat between a real and a fake image)
 `task.n_critic` discriminator updates precede each generator update (each on the same real
-batch with fresh noise). `task.conditional=true` learns from the labels: both networks get the
+batch with fresh noise). `task.top_k_fraction` < 1 trains the generator on the adversarial loss
+of only that share of each batch, the samples the discriminator scores most real (top-k
+training, Sinha et al. 2020): the worst samples' gradients point at the discriminator's current
+blind spots rather than at the data, and dropping them sharpened fashion_gan's samples. `task.conditional=true` learns from the labels: both networks get the
 label (`model.num_classes`), and the discriminator either projects its features onto a label
 embedding (`conditioning: projection`) or also classifies the images (`auxiliary`, AC-GAN: both
 networks add `class_loss_weight` x the cross-entropy of the requested class).
@@ -28,8 +31,9 @@ class AdversarialObjective:
     """The losses `Adversarial.train_step` minimises, and how many critic steps it takes."""
 
     def __init__(self, loss: str, n_critic: int, gp_weight: float, class_weight: float,
-                 auxiliary: bool) -> None:
+                 auxiliary: bool, top_k_fraction: float = 1.0) -> None:
         self.loss, self.n_critic, self.gp_weight = loss, int(n_critic), float(gp_weight)
+        self.top_k_fraction = float(top_k_fraction)
         self.class_weight, self.auxiliary = float(class_weight), auxiliary
         self.log_names = (["d_class_loss", "g_class_loss"] if auxiliary else []) + (
             ["gradient_penalty"] if loss == "wgan_gp" else [])
@@ -62,12 +66,24 @@ class AdversarialObjective:
         from keras import ops
 
         logit, classes = model.critic(fake, labels, training)
+        if training and self.top_k_fraction < 1.0:
+            logit = self._most_real(logit)
         loss = ops.mean(ops.softplus(-logit)) if self.loss == "non_saturating" else -ops.mean(logit)
         logs: dict[str, Any] = {}
         if self.auxiliary:
             logs["g_class_loss"] = _crossentropy(labels, classes)
             loss = loss + self.class_weight * logs["g_class_loss"]
         return loss, logs
+
+    def _most_real(self, logit: Any) -> Any:
+        """The ceil(top_k_fraction x N) highest of the N realness logits: every loss here falls
+        as the logit rises, so these are the samples with the smallest generator losses."""
+        import tensorflow as tf
+
+        flat = tf.reshape(logit, [-1])
+        count = tf.cast(tf.shape(flat)[0], "float32")
+        k = tf.maximum(1, tf.cast(tf.math.ceil(self.top_k_fraction * count), "int32"))
+        return tf.math.top_k(flat, k).values
 
     @staticmethod
     def _penalty(model: Any, real: Any, fake: Any, labels: Any) -> Any:
@@ -125,4 +141,5 @@ class Gan(Generative):
         return AdversarialObjective(
             str(self.option("loss", "non_saturating")), int(self.option("n_critic", 1)),
             float(self.option("gp_weight", 10.0)), float(self.option("class_loss_weight", 1.0)),
-            auxiliary=getattr(model, "head", None) == "auxiliary")
+            auxiliary=getattr(model, "head", None) == "auxiliary",
+            top_k_fraction=float(self.option("top_k_fraction", 1.0)))

@@ -130,6 +130,9 @@ class GanSchema(GenerativeSchema):
     conditional: bool = False
     conditioning: Literal["projection", "auxiliary"] = "projection"
     class_loss_weight: float = setting(1.0, min=0)  # auxiliary: weight of the class losses
+    # the share of each batch whose adversarial loss trains the generator: the samples the
+    # discriminator scores most real (top-k training, Sinha et al. 2020); 1: every sample
+    top_k_fraction: float = setting(1.0, gt=0, max=1)
 
 
 @dataclass

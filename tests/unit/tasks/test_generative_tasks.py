@@ -39,6 +39,29 @@ def test_adversarial_losses_on_known_logits(loss, d_expected, g_expected):
     assert float(g_loss) == pytest.approx(g_expected, rel=1e-5)
 
 
+class ScoredCritic:
+    """A stand-in whose discriminator gives the fake batch the given logits."""
+
+    def __init__(self, logits) -> None:
+        self.logits = np.asarray(logits, "float32").reshape(-1, 1)
+
+    def critic(self, images, labels, training):
+        return self.logits, None
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "hinge"])
+def test_top_k_training_keeps_the_samples_scored_most_real(loss):
+    logits = [-3.0, 2.0, 0.5, -1.0]
+    per_sample = {"non_saturating": lambda v: np.log1p(np.exp(-v)), "hinge": lambda v: -v}[loss]
+    objective = AdversarialObjective(loss, 1, 10.0, 1.0, auxiliary=False, top_k_fraction=0.5)
+    g_loss, _ = objective.generator_loss(ScoredCritic(logits), "fake", None, True)
+    # ceil(0.5 x 4) = 2: the logits 2.0 and 0.5
+    assert float(g_loss) == pytest.approx(np.mean(per_sample(np.array([2.0, 0.5]))), rel=1e-5)
+    # evaluation scores every sample
+    g_all, _ = objective.generator_loss(ScoredCritic(logits), "fake", None, False)
+    assert float(g_all) == pytest.approx(np.mean(per_sample(np.array(logits))), rel=1e-5)
+
+
 def test_auxiliary_head_adds_the_class_losses():
     classes = np.log(np.array([[0.9, 0.1], [0.1, 0.9]], "float32"))
     objective = AdversarialObjective("hinge", 1, 10.0, 2.0, auxiliary=True)
@@ -63,6 +86,7 @@ def test_kl_weight_warms_up_linearly_then_stays():
     (["task=vae", "model=dcgan"], "is trained by task=gan"),
     (["task=gan", "model=dcgan", "task.los=hinge"], "Did you mean: loss?"),
     (["task=gan", "model=dcgan", "task.loss=wgan"], "wgan_gp"),
+    (["task=gan", "model=dcgan", "task.top_k_fraction=0"], "`task.top_k_fraction`"),
     (["task=gan", "model=dcgan", "model.generator.layrs=[]"], "`model.generator.layrs`"),
 ])
 def test_config_mistakes_are_one_line(args, message):
