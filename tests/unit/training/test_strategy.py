@@ -56,15 +56,17 @@ def test_a_number_that_would_run_into_the_next_epoch_is_refused_with_the_divisor
 
 
 def test_auto_gives_a_small_model_several_steps_and_a_large_one_each_its_own() -> None:
-    # 3 x 1.82 MFLOP x 32 images = 174 MFLOP a step: 12 make 2 GFLOP, 10 is the divisor of 40 below
-    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 40) == 10
+    # 3 x 1.82 MFLOP x 32 images = 174 MFLOP a step: 46 make 8 GFLOP, so the whole epoch of 40,
+    # and of 469 (7 x 67) steps the divisor below 46
+    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 40) == 40
+    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 469) == 7
     assert steps_per_execution("auto", 37_417_472, 128, 469) == 1  # the 468k CNN of the bench
     assert steps_per_execution("auto", int(EXECUTION_FLOPS) // 6 + 1, 1, 10) == 2
 
 
 def test_auto_runs_at_most_one_epoch_per_call_and_one_step_when_it_cannot_do_better() -> None:
     assert steps_per_execution("auto", 1_000, 8, 6) == 6
-    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 41) == 1  # a prime epoch
+    assert steps_per_execution("auto", DEFAULT_CNN_ON_DIGITS, 32, 47) == 1  # a prime epoch
     assert steps_per_execution("auto", 0, 32, 40) == 1  # FLOPs the summary cannot count
 
 
