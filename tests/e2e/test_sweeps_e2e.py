@@ -1,16 +1,13 @@
 """`cnnkit train -m hparams_search=optuna` end to end (skipped without the optuna extra)."""
 
 import csv
-from importlib.util import find_spec
 
 import pytest
 import yaml
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
-                       reason='needs the optuna extra: pip install "cnnkit[optuna]"'),
-]
+from tests.extras import needs_optuna
+
+pytestmark = [pytest.mark.slow, needs_optuna]
 
 
 def test_optuna_search_runs_its_trials_and_optimises_the_monitor(cli, tmp_path):

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 import pytest
 
 from cnnkit.commands.launch import precheck
 from cnnkit.config.compose import translate_overrides
 from cnnkit.errors import ConfigError
-
-needs_optuna = pytest.mark.skipif(find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
-                                  reason='needs the optuna extra: pip install "cnnkit[optuna]"')
-needs_joblib = pytest.mark.skipif(find_spec("hydra_plugins.hydra_joblib_launcher") is None,
-                                  reason='needs the joblib extra: pip install "cnnkit[joblib]"')
+from tests.extras import needs_joblib, needs_optuna
 
 
 def check(*args: str) -> None:
