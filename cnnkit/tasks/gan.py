@@ -10,7 +10,8 @@ Losses (`task.loss`), on the discriminator's logits d(real), d(fake):
 batch with fresh noise). `task.top_k_fraction` < 1 trains the generator on the adversarial loss
 of only that share of each batch, the samples the discriminator scores most real (top-k
 training, Sinha et al. 2020): the worst samples' gradients point at the discriminator's current
-blind spots rather than at the data, and dropping them sharpened fashion_gan's samples. `task.conditional=true` learns from the labels: both networks get the
+blind spots rather than at the data, and dropping them sharpened fashion_gan's samples.
+`task.conditional=true` learns from the labels: both networks get the
 label (`model.num_classes`), and the discriminator either projects its features onto a label
 embedding (`conditioning: projection`) or also classifies the images (`auxiliary`, AC-GAN: both
 networks add `class_loss_weight` x the cross-entropy of the requested class).

@@ -20,8 +20,8 @@ from cnnkit.training.distribute import fix_multi_worker_fit, is_chief
 # `trainer.steps_per_execution=auto`: the training work one call of the train function should do.
 # Each call costs ~1-2 ms of Python and dispatch here, which a small model's step does not hide
 # (the default CNN on digits: ~6 ms/step). 8 GFLOP take ~0.3 s on this CPU: the default CNN runs
-# its whole 40-step epoch in one call, measured 6-7% more images/s than 10 steps per call (2 GFLOP)
-# in two bench_train runs of 25 rounds; a progress bar still moves a few times a second.
+# its whole 40-step epoch in one call, measured 4.5-7% more images/s than 10 steps per call
+# (2 GFLOP) in three bench_train runs of 25 rounds; a progress bar still moves a few times a second.
 EXECUTION_FLOPS = 8e9
 TRAINING_FLOPS_FACTOR = 3  # a training step: forward, then gradients of inputs and of weights
 
